@@ -1,0 +1,322 @@
+"""The tracer store: an embedded DuckDB database holding the canonical ``events`` table.
+
+``Store`` is the spine of the Python API: the CLI, the terminal UI and the notebooks all open one
+and call its methods. Every query here runs in DuckDB, in bulk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pandas as pd
+
+from tracer.errors import TracerError
+from tracer.schema import EVENT_COLUMNS, ensure_schema
+
+DEFAULT_DB = "tracer.duckdb"
+
+_PATH_CONDITION = re.compile(
+    r"^\s*(?P<col>data|meta)(?P<path>(?:\.[A-Za-z_][\w-]*|\[\d+\])+)\s*"
+    r"(?P<op>==|=|!=|<=|>=|<|>|~)\s*(?P<value>.+?)\s*$"
+)
+
+
+def default_db_path() -> str:
+    """The store a command uses when none is named: ``$TRACER_DB`` or ``./tracer.duckdb``."""
+    return os.environ.get("TRACER_DB") or DEFAULT_DB
+
+
+class Store:
+    """An event store on DuckDB. ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        self.path = None if path is None else str(path)
+        target = ":memory:" if self.path is None else self.path
+        try:
+            self.con = duckdb.connect(target, read_only=read_only)
+        except duckdb.Error as exc:  # locked by another process, not a database, ...
+            raise TracerError(f"cannot open store {target}: {_first_line(exc)}") from exc
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.lock = threading.RLock()
+        if not read_only:
+            ensure_schema(self.con)
+
+    # -- life cycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path or ':memory:'})"
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the same database, for use from another thread."""
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    # -- loading ----------------------------------------------------------------------------
+    def load(
+        self,
+        *sources: str | os.PathLike[str],
+        format: str | None = None,
+        table: str | None = None,
+        mapping: dict[str, str] | Iterable[str] | None = None,
+        strict: bool = False,
+        tz: str | None = None,
+        progress: Callable[[str, int, int | None], None] | None = None,
+        **options: Any,
+    ) -> Any:
+        """Load one or more sources (files, globs, directories, SQLite databases, URLs).
+
+        Returns a :class:`tracer.ingest.LoadReport` that accounts for every row read:
+        ``loaded + rejected + duplicates == rows_read``.
+        """
+        from tracer.ingest import load_sources
+
+        with self.lock:
+            return load_sources(
+                self,
+                [str(s) for s in sources],
+                format=format,
+                table=table,
+                mapping=mapping,
+                strict=strict,
+                tz=tz,
+                progress=progress,
+                **options,
+            )
+
+    # -- queries ----------------------------------------------------------------------------
+    def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run any SQL against the store and return a DataFrame."""
+        with self.lock:
+            return self.con.execute(query, params or []).df()
+
+    def count(self) -> int:
+        with self.lock:
+            return self.con.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def max_position(self) -> int:
+        with self.lock:
+            return self.con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+
+    def events(
+        self,
+        stream: str | None = None,
+        *,
+        category: str | None = None,
+        type: str | Iterable[str] | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        where: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        descending: bool = False,
+    ) -> pd.DataFrame:
+        """Events in global order, filtered. Positions ``start``/``end`` and times are inclusive.
+
+        ``where`` is a condition on the payload such as ``data.amount > 100`` or
+        ``meta.user = "alice"`` (``~`` means "contains"), or any DuckDB SQL boolean expression
+        over the columns of ``events``.
+        """
+        clause, params = self._filter(stream, category, type, since, until, start, end, where)
+        order = "DESC" if descending else "ASC"
+        query = f"SELECT * FROM events {clause} ORDER BY position {order}"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        if offset:
+            query += f" OFFSET {int(offset)}"
+        with self.lock:
+            try:
+                return self.con.execute(query, params).df()
+            except duckdb.Error as exc:
+                raise TracerError(f"bad filter: {_first_line(exc)}") from exc
+
+    def count_events(self, stream: str | None = None, **filters: Any) -> int:
+        """How many events match the same filters as :meth:`events`."""
+        clause, params = self._filter(stream, **_filter_kwargs(filters))
+        with self.lock:
+            try:
+                return self.con.execute(f"SELECT count(*) FROM events {clause}", params).fetchone()[0]
+            except duckdb.Error as exc:
+                raise TracerError(f"bad filter: {_first_line(exc)}") from exc
+
+    def event(self, position: int) -> dict[str, Any] | None:
+        """One event by global position, with ``data`` and ``meta`` decoded."""
+        with self.lock:
+            cur = self.con.execute("SELECT * FROM events WHERE position = ?", [int(position)])
+            row = cur.fetchone()
+        if row is None:
+            return None
+        record = dict(zip(EVENT_COLUMNS, row, strict=True))
+        for key in ("data", "meta"):
+            if record[key] is not None:
+                record[key] = orjson.loads(record[key])
+        return record
+
+    def streams(self, category: str | None = None, like: str | None = None) -> pd.DataFrame:
+        """One row per stream: category, event count, first/last position, version and time."""
+        conditions, params = [], []
+        if category is not None:
+            conditions.append("category = ?")
+            params.append(category)
+        if like is not None:
+            conditions.append("stream ILIKE ?")
+            params.append(like if "%" in like else f"%{like}%")
+        clause = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        query = f"""
+            SELECT stream, any_value(category) AS category, count(*) AS events,
+                   min(position) AS first_position, max(position) AS last_position,
+                   max(version) AS last_version, min(time) AS first_time, max(time) AS last_time
+            FROM events {clause} GROUP BY stream ORDER BY first_position
+        """
+        with self.lock:
+            return self.con.execute(query, params).df()
+
+    def categories(self) -> pd.DataFrame:
+        with self.lock:
+            return self.con.execute(
+                """SELECT category, count(DISTINCT stream) AS streams, count(*) AS events
+                   FROM events GROUP BY category ORDER BY events DESC"""
+            ).df()
+
+    def types(self) -> pd.DataFrame:
+        with self.lock:
+            return self.con.execute(
+                "SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC"
+            ).df()
+
+    def rejected(self, load_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
+        """Rows that could not be loaded, with their source, row number, raw text and reason."""
+        clause = "WHERE load_id = ?" if load_id is not None else ""
+        params = [load_id] if load_id is not None else []
+        query = f"SELECT * FROM rejected {clause} ORDER BY load_id, source, source_row"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        with self.lock:
+            return self.con.execute(query, params).df()
+
+    def loads(self) -> pd.DataFrame:
+        with self.lock:
+            return self.con.execute("SELECT * FROM loads ORDER BY load_id").df()
+
+    def info(self) -> dict[str, Any]:
+        """A summary of the store: counts and the time range covered."""
+        with self.lock:
+            events, streams, first, last, categories, types = self.con.execute(
+                """SELECT count(*), count(DISTINCT stream), min(time), max(time),
+                          count(DISTINCT category), count(DISTINCT type) FROM events"""
+            ).fetchone()
+            rejected = self.con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            loads = self.con.execute("SELECT count(*) FROM loads").fetchone()[0]
+        return {
+            "path": self.path or ":memory:",
+            "events": events,
+            "streams": streams,
+            "categories": categories,
+            "types": types,
+            "first_time": first.isoformat() if first else None,
+            "last_time": last.isoformat() if last else None,
+            "rejected": rejected,
+            "loads": loads,
+        }
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _filter(
+        self,
+        stream: str | None = None,
+        category: str | None = None,
+        type: str | Iterable[str] | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        where: str | None = None,
+    ) -> tuple[str, list[Any]]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if stream is not None:
+            conditions.append("stream = ?")
+            params.append(stream)
+        if category is not None:
+            conditions.append("category = ?")
+            params.append(category)
+        if type is not None:
+            types = [type] if isinstance(type, str) else list(type)
+            conditions.append(f"type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        if since is not None:
+            conditions.append("time >= CAST(? AS TIMESTAMPTZ)")
+            params.append(since)
+        if until is not None:
+            conditions.append("time <= CAST(? AS TIMESTAMPTZ)")
+            params.append(until)
+        if start is not None:
+            conditions.append("position >= ?")
+            params.append(int(start))
+        if end is not None:
+            conditions.append("position <= ?")
+            params.append(int(end))
+        if where:
+            sql, extra = compile_condition(where)
+            conditions.append(f"({sql})")
+            params.extend(extra)
+        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def compile_condition(condition: str) -> tuple[str, list[Any]]:
+    """Turn ``data.amount > 100`` into SQL; anything else is taken as a SQL expression."""
+    match = _PATH_CONDITION.match(condition)
+    if match is None:
+        return condition, []
+    col, path, op, raw = match["col"], match["path"], match["op"], match["value"]
+    json_path = "$" + path
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = raw.strip("'\"")
+    extract = f"json_extract_string({col}, '{json_path}')"
+    if op == "~":
+        return f"contains({extract}, ?)", [str(value)]
+    sql_op = "=" if op == "==" else op
+    if isinstance(value, bool):
+        return f"{extract} {sql_op} ?", ["true" if value else "false"]
+    if isinstance(value, int | float):
+        return f"TRY_CAST({extract} AS DOUBLE) {sql_op} ?", [float(value)]
+    return f"{extract} {sql_op} ?", [str(value)]
+
+
+def _filter_kwargs(filters: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"category", "type", "since", "until", "start", "end", "where"}
+    unknown = set(filters) - allowed
+    if unknown:
+        raise TypeError(f"unknown filters: {', '.join(sorted(unknown))}")
+    return filters
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:  # noqa: A001
+    """Open (or create) a tracer store. ``None`` gives an in-memory store."""
+    if path is not None and read_only and not Path(path).exists():
+        raise TracerError(f"no store at {path}: load some events first (tracer load SOURCE)")
+    return Store(path, read_only=read_only)
