@@ -5,16 +5,10 @@ with ``--map FIELD=SPEC``: a column name, a dotted path into a JSON column (``st
 DuckDB SQL expression over the columns. Both the PostgreSQL and the SQLite sources use
 :func:`detect` and hand the result to the loader as ``Staged.preset``.
 
-Besides canonical fields, a preset may carry two reserved keys:
-
-``_order``
-    a SQL expression giving the table's global order (the source uses it as ``Staged.order_by``
-    and, for PostgreSQL, to read the table in order and resume from where it stopped).
-``_exclude``
-    a SQL condition over the columns; matching rows are not events (Marten's tombstones). The
-    loader does not insert them and records them in ``rejected`` with ``_exclude_reason``.
-``_exclude_reason``
-    the plain reason recorded for excluded rows.
+Besides canonical fields, a preset may carry one reserved key, ``_exclude``: a SQL condition over
+the columns; matching rows are not events (Marten's tombstones), and the loader records them in
+``rejected`` instead of inserting them. :func:`order_column` names the column that gives a
+layout's global order (sources read the table in that order and resume after its last value).
 
 Layouts (see ``shared/REFERENCE.md``):
 
@@ -31,10 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-ORDER = "_order"
 EXCLUDE = "_exclude"
-EXCLUDE_REASON = "_exclude_reason"
-RESERVED = frozenset({ORDER, EXCLUDE, EXCLUDE_REASON})
+RESERVED = frozenset({EXCLUDE})
 
 NAMES = ("marten", "eventsourcing", "eventuous", "generic")
 
@@ -85,6 +77,21 @@ def preset(name: str, columns: Iterable[str]) -> dict[str, str]:
     return builders[name.lower()](names)
 
 
+#: The column holding each layout's global order.
+ORDER_COLUMNS = {
+    "marten": "seq_id",
+    "eventsourcing": "notification_id",
+    "eventuous": "global_position",
+}
+
+
+def order_column(name: str, columns: Iterable[str]) -> str | None:
+    """The column (as named in ``columns``) giving the global order of a ``name`` layout."""
+    names = {c.lower(): c for c in columns}
+    wanted = ORDER_COLUMNS.get(name)
+    return names.get(wanted) if wanted else None
+
+
 def mapping_only(spec: dict[str, str]) -> dict[str, str]:
     """The canonical-field part of a preset, without its reserved keys."""
     return {k: v for k, v in spec.items() if k not in RESERVED}
@@ -115,13 +122,8 @@ def _marten(names: dict[str, str]) -> dict[str, str]:
             "causation_id": "causation_id",
         },
     )
-    if "seq_id" in names:
-        spec[ORDER] = _q(names["seq_id"])
-    if "type" in names:
+    if "type" in names:  # placeholders for failed transactions' sequence numbers
         spec[EXCLUDE] = f"{_q(names['type'])} = 'tombstone'"
-        spec[EXCLUDE_REASON] = (
-            "Marten tombstone (placeholder for a failed transaction), not an event"
-        )
     return spec
 
 
@@ -139,8 +141,6 @@ def _eventsourcing(names: dict[str, str]) -> dict[str, str]:
     spec["type"] = _TOPIC_TYPE.replace('"topic"', topic)
     spec["category"] = _TOPIC_CATEGORY.replace('"topic"', topic)
     spec["time"] = f"{names['state']}.timestamp._data_"
-    if "notification_id" in names:
-        spec[ORDER] = _q(names["notification_id"])
     return spec
 
 
@@ -167,5 +167,4 @@ def _eventuous(names: dict[str, str]) -> dict[str, str]:
         meta = _q(names["json_metadata"])
         spec["correlation_id"] = f"""json_extract_string({meta}, '$."$correlationId"')"""
         spec["causation_id"] = f"""json_extract_string({meta}, '$."$causationId"')"""
-    spec[ORDER] = _q(names["global_position"])
     return spec
