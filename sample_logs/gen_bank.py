@@ -93,7 +93,9 @@ class Bank:
 
     def deposit(self, acc: Account, at: datetime, amount: int, source: str) -> None:
         user = {"branch": self.rng.choice(CLERKS), "payroll": "payroll"}.get(source, acc.login)
-        self.emit(acc, "Deposited", self.tick(at), {"amount": amount}, self.command_meta(source, user))
+        self.emit(
+            acc, "Deposited", self.tick(at), {"amount": amount}, self.command_meta(source, user)
+        )
         acc.balance += amount
 
     def withdraw(self, acc: Account, at: datetime, amount: int, channel: str) -> None:

@@ -51,7 +51,7 @@ def _placement_times(rng: random.Random) -> list[datetime]:
     while len(times) < ORDERS:
         at = PLACED_FROM + timedelta(seconds=int(rng.uniform(0, span - 3600)))
         hour = (at + timedelta(hours=1)).hour
-        weight = 0.15 if 2 <= hour < 7 else 1.0 if 19 <= hour or hour < 1 else 0.6
+        weight = 0.15 if 2 <= hour < 7 else 1.0 if hour >= 19 or hour < 1 else 0.6
         if rng.random() < weight:
             times.append(at)
     return sorted(times)

@@ -57,7 +57,9 @@ def write_library(path: Path, seed: int = LIBRARY_SEED) -> int:
 
     rng = random.Random(seed)
     library.CLOCK.__init__()
-    app = library.Library(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+    app = library.Library(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    )
 
     def later(low: float, high: float) -> None:
         library.CLOCK.advance(round(rng.uniform(low, high), 3))

@@ -26,7 +26,9 @@ SAMPLES = ("bank", "shop", "stores")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="directory to write into")
-    parser.add_argument("--only", default=",".join(SAMPLES), help="comma-separated: " + ", ".join(SAMPLES))
+    parser.add_argument(
+        "--only", default=",".join(SAMPLES), help="comma-separated: " + ", ".join(SAMPLES)
+    )
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if unknown := only - set(SAMPLES):

@@ -34,7 +34,13 @@ if TYPE_CHECKING:
 
 START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in microseconds since the epoch
 YEAR_US = 365 * 86_400 * 1_000_000
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 
 
 def _check(events: int, streams: int, seed: int) -> None:
@@ -119,13 +125,17 @@ def _copy(path: str | Path, options: str, events: int, streams: int, seed: int) 
     return out
 
 
-def write_jsonl(path: str | Path, events: int = 1_000_000, streams: int = 10_000, seed: int = 0) -> Path:
+def write_jsonl(
+    path: str | Path, events: int = 1_000_000, streams: int = 10_000, seed: int = 0
+) -> Path:
     """JSON Lines in the envelope of ``sample_logs/bank.jsonl``: id, stream, version, type, time,
     data, meta; one event per line, in position order."""
     return _copy(path, "FORMAT json", events, streams, seed)
 
 
-def write_csv(path: str | Path, events: int = 1_000_000, streams: int = 10_000, seed: int = 0) -> Path:
+def write_csv(
+    path: str | Path, events: int = 1_000_000, streams: int = 10_000, seed: int = 0
+) -> Path:
     """The same envelope as CSV with a header; ``data`` and ``meta`` are JSON text."""
     return _copy(path, "FORMAT csv, HEADER true", events, streams, seed)
 
