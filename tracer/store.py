@@ -153,7 +153,9 @@ class Store:
         clause, params = self._filter(stream, **_filter_kwargs(filters))
         with self.lock:
             try:
-                return self.con.execute(f"SELECT count(*) FROM events {clause}", params).fetchone()[0]
+                return self.con.execute(f"SELECT count(*) FROM events {clause}", params).fetchone()[
+                    0
+                ]
             except duckdb.Error as exc:
                 raise TracerError(f"bad filter: {_first_line(exc)}") from exc
 
@@ -315,7 +317,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:  # noqa: A001
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
     """Open (or create) a tracer store. ``None`` gives an in-memory store."""
     if path is not None and read_only and not Path(path).exists():
         raise TracerError(f"no store at {path}: load some events first (tracer load SOURCE)")

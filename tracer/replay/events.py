@@ -1,0 +1,174 @@
+"""The event a handler sees, decoded lazily: ``data`` is parsed only when a handler reads it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from tracer.replay.projection import UpcastChain
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNSET: Any = object()
+
+
+def us_to_datetime(us: int | None) -> datetime | None:
+    """Microseconds since the epoch to an aware UTC datetime."""
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def datetime_to_us(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class Extras:
+    """Columns of a batch that handlers rarely read (event id, meta), looked up on demand."""
+
+    __slots__ = ("event_ids", "metas")
+
+    def __init__(self, event_ids: Any, metas: Any) -> None:
+        self.event_ids = event_ids
+        self.metas = metas
+
+
+class Event:
+    """One event: ``position``, ``stream``, ``version``, ``type``, ``time``, ``id``, ``data``,
+    ``meta``. ``data`` has been through the projection's upcasters."""
+
+    __slots__ = (
+        "_data",
+        "_extras",
+        "_meta",
+        "_raw",
+        "_row",
+        "_t",
+        "_up",
+        "position",
+        "stream",
+        "type",
+        "version",
+    )
+
+    def __init__(
+        self,
+        position: int,
+        stream: str,
+        version: int | None,
+        type: str,
+        time_us: int | None,
+        raw: str | bytes | None,
+        extras: Extras | None = None,
+        row: int = 0,
+        up: UpcastChain | None = None,
+    ) -> None:
+        self.position = position
+        self.stream = stream
+        self.version = version
+        self.type = type
+        self._t = time_us
+        self._raw = raw
+        self._extras = extras
+        self._row = row
+        self._up = up
+        self._data = _UNSET
+        self._meta = _UNSET
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        position: int,
+        stream: str,
+        type: str,
+        data: Any = None,
+        version: int | None = None,
+        time: datetime | None = None,
+        id: str | None = None,
+        meta: Any = None,
+        up: UpcastChain | None = None,
+    ) -> Event:
+        """An event built from Python values (what-if insertions, tests)."""
+        event = cls(
+            position,
+            stream,
+            version,
+            type,
+            None if time is None else datetime_to_us(time),
+            None if data is None else orjson.dumps(data),
+            Extras([id], [None if meta is None else orjson.dumps(meta)]),
+            0,
+            up,
+        )
+        return event
+
+    @property
+    def data(self) -> Any:
+        data = self._data
+        if data is _UNSET:
+            raw = self._raw
+            data = None if raw is None else orjson.loads(raw)
+            if self._up is not None:
+                data = self._up.apply(data, lambda: self.meta)
+            self._data = data
+        return data
+
+    @property
+    def meta(self) -> Any:
+        meta = self._meta
+        if meta is _UNSET:
+            raw = None if self._extras is None else _at(self._extras.metas, self._row)
+            meta = self._meta = None if raw is None else orjson.loads(raw)
+        return meta
+
+    @property
+    def id(self) -> str | None:
+        return None if self._extras is None else _at(self._extras.event_ids, self._row)
+
+    @property
+    def time(self) -> datetime | None:
+        return us_to_datetime(self._t)
+
+    @property
+    def time_us(self) -> int | None:
+        return self._t
+
+    def with_data(self, data: Any) -> Event:
+        """A copy of this event carrying other (stored-shape) data."""
+        copy = Event(
+            self.position,
+            self.stream,
+            self.version,
+            self.type,
+            self._t,
+            None if data is None else orjson.dumps(data),
+            self._extras,
+            self._row,
+            self._up,
+        )
+        return copy
+
+    def to_dict(self) -> dict[str, Any]:
+        time = self.time
+        return {
+            "position": self.position,
+            "stream": self.stream,
+            "version": self.version,
+            "type": self.type,
+            "time": None if time is None else time.isoformat(),
+            "id": self.id,
+            "data": self.data,
+            "meta": self.meta,
+        }
+
+    def __repr__(self) -> str:
+        return f"Event(position={self.position}, stream={self.stream!r}, type={self.type!r})"
+
+
+def _at(column: Any, row: int) -> Any:
+    value = column[row]
+    return value.as_py() if hasattr(value, "as_py") else value

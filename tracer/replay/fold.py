@@ -1,0 +1,216 @@
+"""Folding events into states: the one place where projection code runs.
+
+States live in a dict ``bucket -> state``: the bucket is the stream for an aggregate projection,
+the key for a keyed read model, and ``None`` for a read model with one state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from tracer.errors import TracerError
+from tracer.replay.events import Event, Extras
+from tracer.replay.projection import Projection, UpcastChain
+
+_MISSING: Any = object()
+#: What :meth:`Folder.apply` returns for an event the projection does not fold.
+SKIPPED: Any = type("Skipped", (), {"__repr__": lambda self: "<skipped>"})()
+
+
+class ProjectionError(TracerError):
+    """A handler, key function or upcaster raised: names the projection, handler and event."""
+
+    def __init__(self, message: str, event: Event | None = None) -> None:
+        super().__init__(message)
+        self.event = event
+
+
+class Folder:
+    """Applies events to states with one projection's handlers, upcasters and key function."""
+
+    def __init__(self, projection: Projection) -> None:
+        self.projection = projection
+        self.handlers = projection.handlers()
+        self.star = self.handlers.pop("*", None)
+        self.upcasts: dict[str, UpcastChain] = projection.upcasts()
+        self.read_model = projection.read_model
+        self.keyed = projection.keyed
+        self.initial: Callable[[], Any] = projection.initial
+
+    def wanted_types(self) -> set[str] | None:
+        """Stored event types the projection folds (``None``: every type)."""
+        if self.star is not None:
+            return None
+        types = set(self.handlers)
+        types.update(t for t, chain in self.upcasts.items() if chain.final_type in self.handlers)
+        return types
+
+    def bucket(self, event: Event) -> Any:
+        """The bucket an event folds into, or ``SKIPPED``."""
+        if not self.read_model:
+            return event.stream
+        if not self.keyed:
+            return None
+        try:
+            key = self.projection.key(event)
+        except Exception as exc:
+            raise self._error(exc, event, "key") from exc
+        return SKIPPED if key is None else (key if isinstance(key, str) else str(key))
+
+    def initial_state(self, event: Event | None = None) -> Any:
+        try:
+            return self.initial()
+        except Exception as exc:
+            raise self._error(exc, event, "initial") from exc
+
+    # -- the fast path ----------------------------------------------------------------------
+    def fold(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        states: dict[Any, Any],
+        dirty: set[Any] | None = None,
+        last: dict[Any, tuple[int, int | None, int | None]] | None = None,
+    ) -> int:
+        """Fold every batch into ``states``; returns how many events were applied.
+
+        ``dirty`` collects the buckets that changed; ``last`` the last applied event per bucket
+        (position, version, time).
+        """
+        handlers, star, upcasts = self.handlers, self.star, self.upcasts
+        aggregate = not self.read_model
+        initial = self.initial
+        applied = 0
+        event: Event | None = None
+        try:
+            for batch in batches:
+                positions, streams, versions, types, times, raws = (
+                    batch.column(i).to_pylist() for i in range(6)
+                )
+                extras = Extras(batch.column(6), batch.column(7))
+                for row, event_type in enumerate(types):
+                    up = upcasts.get(event_type) if upcasts else None
+                    if up is not None:
+                        event_type = up.final_type
+                    handler = handlers.get(event_type, star)
+                    if handler is None:
+                        continue
+                    event = Event(
+                        positions[row],
+                        streams[row],
+                        versions[row],
+                        event_type,
+                        times[row],
+                        raws[row],
+                        extras,
+                        row,
+                        up,
+                    )
+                    if aggregate:
+                        bucket = streams[row]
+                    else:
+                        bucket = self.bucket(event)
+                        if bucket is SKIPPED:
+                            continue
+                    state = states.get(bucket, _MISSING)
+                    if state is _MISSING:
+                        state = initial()
+                    result = handler(state, event)
+                    states[bucket] = state if result is None else result
+                    applied += 1
+                    if dirty is not None:
+                        dirty.add(bucket)
+                    if last is not None:
+                        last[bucket] = (event.position, event.version, event._t)
+        except ProjectionError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, event, None) from exc
+        return applied
+
+    # -- one event at a time ----------------------------------------------------------------
+    def events(self, batches: Iterable[pa.RecordBatch]) -> Iterator[Event]:
+        """Every event of the batches (folded or not), upcast, in order."""
+        upcasts = self.upcasts
+        for batch in batches:
+            positions, streams, versions, types, times, raws = (
+                batch.column(i).to_pylist() for i in range(6)
+            )
+            extras = Extras(batch.column(6), batch.column(7))
+            for row, event_type in enumerate(types):
+                up = upcasts.get(event_type) if upcasts else None
+                yield Event(
+                    positions[row],
+                    streams[row],
+                    versions[row],
+                    up.final_type if up is not None else event_type,
+                    times[row],
+                    raws[row],
+                    extras,
+                    row,
+                    up,
+                )
+
+    def handles(self, event: Event) -> bool:
+        return self.star is not None or event.type in self.handlers
+
+    def apply(self, states: dict[Any, Any], event: Event) -> Any:
+        """Apply one event; returns its bucket, or ``SKIPPED`` when the projection ignores it."""
+        handler = self.handlers.get(event.type, self.star)
+        if handler is None:
+            return event.stream if not self.read_model else SKIPPED
+        bucket = self.bucket(event)
+        if bucket is SKIPPED:
+            return SKIPPED
+        state = states.get(bucket, _MISSING)
+        if state is _MISSING:
+            state = self.initial_state(event)
+        try:
+            result = handler(state, event)
+        except Exception as exc:
+            raise self._error(exc, event, None) from exc
+        states[bucket] = state if result is None else result
+        return bucket
+
+    def _error(self, exc: Exception, event: Event | None, step: str | None) -> ProjectionError:
+        name = self.projection.name
+        if step == "key":
+            where = "key function"
+        elif step == "initial":
+            where = "initial()"
+        else:
+            where = self._culprit(exc, event)
+        if event is None:
+            return ProjectionError(f"projection {name}: {where} failed: {_describe(exc)}")
+        return ProjectionError(
+            f"projection {name}: {where} failed on event at position {event.position} "
+            f"(stream {event.stream}, type {event.type}): {_describe(exc)}",
+            event,
+        )
+
+    def _culprit(self, exc: Exception, event: Event | None) -> str:
+        """``handler NAME`` or ``upcaster NAME``: the innermost projection code that raised."""
+        codes: dict[Any, str] = {}
+        for attr in self.projection._handler_names.values():
+            codes[_code(getattr(self.projection, attr))] = f"handler {attr}"
+        for *_, attr in self.projection._upcaster_names:
+            codes[_code(getattr(self.projection, attr))] = f"upcaster {attr}"
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            found = codes.get(tb.tb_frame.f_code, found)
+            tb = tb.tb_next
+        if found is None and event is not None:
+            found = "handler " + self.projection.handler_name(event.type)
+        return found or "handler"
+
+
+def _code(func: Any) -> Any:
+    return getattr(getattr(func, "__func__", func), "__code__", None)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

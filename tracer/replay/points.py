@@ -1,0 +1,96 @@
+"""Points in time, one syntax everywhere: ``pos:N``, ``version:N``, ``time:ISO-8601``, ``end``.
+
+A point means "after" an event, inclusively: ``pos:N`` is the state after the event at global
+position N (``pos:0`` is before any event); ``version:N`` after the stream's event of version N;
+``time:T`` after the last event (in log order) whose time is at or before T; ``end`` after the
+last event. The API also takes ints (positions) and datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from tracer.errors import TracerError
+
+PointKind = Literal["pos", "version", "time", "end"]
+
+
+class PointError(TracerError):
+    """A point in time that does not parse or does not exist."""
+
+
+@dataclass(frozen=True)
+class Point:
+    kind: PointKind
+    value: int | datetime | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "end":
+            return "end"
+        if isinstance(self.value, datetime):
+            return f"time:{self.value.isoformat()}"
+        return f"{self.kind}:{self.value}"
+
+
+END = Point("end")
+
+
+def parse_point(spec: Any) -> Point:
+    """Parse ``"pos:N" | "version:N" | "time:ISO" | "end"``, an int or a datetime."""
+    if isinstance(spec, Point):
+        return spec
+    if spec is None:
+        return END
+    if isinstance(spec, bool):
+        raise PointError(f"bad point {spec!r}: use pos:N, version:N, time:ISO-8601 or end")
+    if isinstance(spec, int):
+        return _position(spec, str(spec))
+    if hasattr(spec, "to_pydatetime"):  # pandas Timestamp
+        spec = spec.to_pydatetime()
+    if isinstance(spec, datetime):
+        return Point("time", _aware(spec))
+    if not isinstance(spec, str):
+        raise PointError(f"bad point {spec!r}: use pos:N, version:N, time:ISO-8601 or end")
+    text = spec.strip()
+    if text.lower() in ("end", "last", ""):
+        return END
+    kind, sep, rest = text.partition(":")
+    kind = kind.strip().lower()
+    if not sep:
+        if text.lstrip("-").isdigit():
+            return _position(int(text), spec)
+        raise PointError(f"bad point {spec!r}: use pos:N, version:N, time:ISO-8601 or end")
+    rest = rest.strip()
+    if kind in ("pos", "position"):
+        return _position(_int(rest, spec), spec)
+    if kind in ("version", "v"):
+        number = _int(rest, spec)
+        if number < 0:
+            raise PointError(f"bad point {spec!r}: a version is 0 or more")
+        return Point("version", number)
+    if kind in ("time", "t"):
+        try:
+            value = datetime.fromisoformat(rest.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise PointError(f"bad point {spec!r}: {rest!r} is not an ISO-8601 time") from exc
+        return Point("time", _aware(value))
+    raise PointError(f"bad point {spec!r}: use pos:N, version:N, time:ISO-8601 or end")
+
+
+def _int(text: str, spec: Any) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise PointError(f"bad point {spec!r}: {text!r} is not a whole number") from exc
+
+
+def _position(number: int, spec: Any) -> Point:
+    if number < 0:
+        raise PointError(f"bad point {spec!r}: a position is 0 or more")
+    return Point("pos", number)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,123 @@
+"""What replay queries return: small dataclasses with ``to_dict()`` and an HTML view."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pandas as pd
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _json_html(value: Any) -> str:
+    text = orjson.dumps(
+        value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
+    ).decode()
+    return f"<pre style='margin:0'>{html.escape(text)}</pre>"
+
+
+@dataclass
+class StateResult:
+    """A state and the last event of its stream (or read model) at or before the point."""
+
+    stream: str | None
+    position: int | None
+    version: int | None
+    time: datetime | None
+    state: Any
+    projection: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "position": self.position,
+            "version": self.version,
+            "time": iso(self.time),
+            "state": self.state,
+        }
+
+    def _repr_html_(self) -> str:
+        title = html.escape(str(self.stream) if self.stream is not None else "read model")
+        facts = f"position {self.position}, version {self.version}, time {iso(self.time)}"
+        return (
+            f"<div><b>{title}</b> <small>{html.escape(facts)}</small>{_json_html(self.state)}</div>"
+        )
+
+
+@dataclass
+class Match:
+    """The event after which a ``find`` condition holds, and the state after it."""
+
+    position: int
+    stream: str
+    version: int | None
+    type: str
+    time: datetime | None
+    event_id: str | None
+    state: Any
+    key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result = {
+            "position": self.position,
+            "stream": self.stream,
+            "version": self.version,
+            "type": self.type,
+            "time": iso(self.time),
+            "event_id": self.event_id,
+            "state": self.state,
+        }
+        if self.key is not None:
+            result["key"] = self.key
+        return result
+
+    def _repr_html_(self) -> str:
+        facts = (
+            f"position {self.position} · {self.stream} v{self.version} · {self.type} · "
+            f"{iso(self.time)}"
+        )
+        return (
+            f"<div><b>match</b> <small>{html.escape(facts)}</small>{_json_html(self.state)}</div>"
+        )
+
+
+@dataclass
+class WhatIfResult:
+    """How states differ between the real replay and the modified one."""
+
+    differences: pd.DataFrame
+    real: dict[Any, Any] = field(default_factory=dict)
+    whatif: dict[Any, Any] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
+    edited: list[int] = field(default_factory=list)
+    inserted: int = 0
+    read_model: bool = False
+
+    @property
+    def changed(self) -> list[Any]:
+        """The streams (or keys) whose state differs."""
+        return list(dict.fromkeys(self.differences["stream"].tolist()))
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = self.differences.astype(object).where(self.differences.notna(), None)
+        return {
+            "skipped": self.skipped,
+            "edited": self.edited,
+            "inserted": self.inserted,
+            "streams": [
+                {"stream": s, "real": self.real.get(s), "whatif": self.whatif.get(s)}
+                for s in self.changed
+            ],
+            "differences": rows.to_dict(orient="records"),
+        }
+
+    def _repr_html_(self) -> str:
+        if self.differences.empty:
+            return "<div><b>what-if</b>: no state differs from the real replay</div>"
+        return "<div><b>what-if</b>" + self.differences.to_html(index=False) + "</div>"

@@ -1,0 +1,190 @@
+"""Reading events for a replay: Arrow record batches of only the columns a fold needs.
+
+Every read runs on a cursor of its own (one per thread), so a long replay never holds the
+store's main connection. Positions are ranges ``(lo, hi]``: DuckDB prunes row groups by
+position, so reading a slice of a large log costs only that slice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracer.errors import TracerError
+from tracer.replay.points import Point, PointError, parse_point
+from tracer.store import Store
+
+BATCH_ROWS = 65_536
+#: Columns of a batch, in order: what the fold reads eagerly, then what it reads on demand.
+COLUMNS = "position, stream, version, type, epoch_us(time) AS time_us, data, event_id, meta"
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal (a literal, unlike a parameter, lets DuckDB use an ART index)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Bookkeeping(dict):
+    """``bucket -> (last_position, last_version, last_time_us)``."""
+
+
+class EventSource:
+    """The events of one store, read in bulk."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._local = threading.local()
+        self._stream_index: bool | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            with self.store.lock:
+                con = self.store.cursor()
+            self._local.con = con
+        return con
+
+    # -- facts about the log ----------------------------------------------------------------
+    def max_position(self) -> int:
+        return self.con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+
+    def has_stream_index(self) -> bool:
+        """Whether ``events.stream`` has an ART index (a one-stream read then costs a lookup)."""
+        if self._stream_index is None:
+            rows = self.con.execute(
+                "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'events'"
+            ).fetchall()
+            self._stream_index = any(str(r[0]).strip("[]'\" ") == "stream" for r in rows)
+        return self._stream_index
+
+    def stream_exists(self, stream: str) -> bool:
+        row = self.con.execute(
+            f"SELECT 1 FROM events WHERE stream = {sql_literal(stream)} LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    def resolve(self, at: Any, stream: str | None = None) -> int:
+        """The position a point stands for: the state there is the fold of events ``<= it``."""
+        point = parse_point(at)
+        last = self.max_position()
+        if point.kind == "end":
+            return last
+        if point.kind == "pos":
+            assert isinstance(point.value, int)
+            if point.value > last:
+                raise PointError(f"no event at position {point.value}: the log ends at {last}")
+            return point.value
+        if point.kind == "time":
+            assert isinstance(point.value, datetime)
+            row = self.con.execute(
+                "SELECT coalesce(max(position), 0) FROM events WHERE time <= ?", [point.value]
+            ).fetchone()
+            return row[0]
+        return self._resolve_version(point, stream)
+
+    def _resolve_version(self, point: Point, stream: str | None) -> int:
+        if stream is None:
+            raise PointError(f"{point} needs a stream: a version counts one stream's events")
+        first, last_version, at = self.con.execute(
+            "SELECT min(position), max(version), max(position) FILTER (WHERE version <= ?) "
+            "FROM events WHERE stream = ?",
+            [point.value, stream],
+        ).fetchone()
+        if first is None:
+            raise PointError(f"no stream {stream!r} in the store")
+        if point.value > last_version:
+            raise PointError(
+                f"stream {stream!r} has no version {point.value}: its last version is {last_version}"
+            )
+        return at if at is not None else first - 1
+
+    def time_of(self, position: int) -> int | None:
+        if position <= 0:
+            return None
+        row = self.con.execute(
+            "SELECT epoch_us(time) FROM events WHERE position = ?", [position]
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def event_row(self, position: int) -> dict[str, Any] | None:
+        row = self.con.execute(
+            "SELECT position, stream, version, type, epoch_us(time), event_id "
+            "FROM events WHERE position = ?",
+            [int(position)],
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("position", "stream", "version", "type", "time_us", "event_id")
+        return dict(zip(keys, row, strict=True))
+
+    # -- batches ----------------------------------------------------------------------------
+    def batches(
+        self,
+        lo: int,
+        hi: int,
+        *,
+        stream: str | None = None,
+        types: Iterable[str] | None = None,
+        positions: Iterable[int] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Events with ``lo < position <= hi`` in position order, as Arrow record batches."""
+        if hi <= lo:
+            return
+        conditions = [f"position > {int(lo)}", f"position <= {int(hi)}"]
+        if stream is not None:
+            conditions.append(f"stream = {sql_literal(stream)}")
+        if types is not None:
+            names = sorted(set(types))
+            if not names:
+                return
+            conditions.append(f"type IN ({', '.join(sql_literal(t) for t in names)})")
+        if positions is not None:
+            wanted = sorted({int(p) for p in positions})
+            if not wanted:
+                return
+            conditions.append(f"position IN ({', '.join(map(str, wanted))})")
+        query = f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(conditions)} ORDER BY position"
+        yield from self._read(query)
+
+    def stream_batches(self, stream: str, hi: int) -> Iterator[pa.RecordBatch]:
+        """Every event of one stream up to ``hi``; through the stream index when there is one."""
+        if not self.has_stream_index():
+            yield from self.batches(0, hi, stream=stream)
+            return
+        # A lone equality on a literal is what DuckDB answers from the ART index.
+        query = f"SELECT {COLUMNS} FROM events WHERE stream = {sql_literal(stream)}"
+        table = self.con.sql(query).to_arrow_table()
+        table = table.filter(pc.less_equal(table["position"], hi))
+        table = table.sort_by("position")
+        yield from table.to_batches(BATCH_ROWS)
+
+    def _read(self, query: str) -> Iterator[pa.RecordBatch]:
+        try:
+            reader = self.con.sql(query).to_arrow_reader(BATCH_ROWS)
+        except duckdb.Error as exc:
+            raise TracerError(f"cannot read events: {str(exc).splitlines()[0]}") from exc
+        yield from reader
+
+    def bookkeeping(self, lo: int, hi: int, stream: str | None = None) -> Bookkeeping:
+        """The last event (position, version, time) of every stream within ``(lo, hi]``."""
+        result = Bookkeeping()
+        if hi <= lo:
+            return result
+        where = f"position > {int(lo)} AND position <= {int(hi)}"
+        if stream is not None:
+            where += f" AND stream = {sql_literal(stream)}"
+        table = self.con.sql(
+            "SELECT stream, max(position) AS p, arg_max(version, position) AS v, "
+            f"arg_max(epoch_us(time), position) AS t FROM events WHERE {where} GROUP BY stream"
+        ).to_arrow_table()
+        columns = [table.column(i).to_pylist() for i in range(4)]
+        for stream_name, position, version, time_us in zip(*columns, strict=True):
+            result[stream_name] = (position, version, time_us)
+        return result

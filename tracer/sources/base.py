@@ -1,0 +1,116 @@
+"""What every source hands to the loader: rows staged in a DuckDB table, with their provenance.
+
+A source reads its input (a file, a database table, a JetStream stream) and writes the rows, as
+they are, into a temporary table of the store's connection. The loader (``tracer.ingest``) then
+maps the staged columns to the canonical ``events`` columns, validates, de-duplicates and inserts,
+all in SQL. Sources never decide what an event is; they only read and account for rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+ROW = "_row"  # 1-based row (or line, or sequence) number in the source
+RAW_LIMIT = 2000  # rejected rows keep at most this many characters of their raw text
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Rejection:
+    """A row a source could not even stage (undecodable bytes, invalid JSON line, ...)."""
+
+    row: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class Staged:
+    """Rows read from one source, waiting in ``table`` to be mapped into ``events``.
+
+    ``table`` has a BIGINT column ``_row`` (the row's number in the source) and the source's own
+    columns, with their own names. ``rows_read`` counts every row read, including ``rejections``
+    (rows the source could not stage, which are not in ``table``).
+    """
+
+    table: str
+    source: str
+    format: str
+    rows_read: int
+    preset: dict[str, str] = field(default_factory=dict)  # canonical field -> SPEC
+    json_columns: frozenset[str] = frozenset()  # staged columns that hold JSON text
+    order_by: str | None = None  # a SQL expression giving the global order; default ``_row``
+    rejections: list[Rejection] = field(default_factory=list)
+    cursor: tuple[str, str] | None = None  # (source key, position) to remember on commit
+    raw_column: str | None = None  # a staged column with the row's raw text, if the source has one
+    row_expr: str | None = ROW  # SQL for the row number; None: the order of the staged rows
+    invalid: str | None = None  # SQL condition for rows that are not valid records (bad JSON)
+    hidden: frozenset[str] = frozenset({ROW})  # staged columns that are not source columns
+    is_view: bool = False  # ``table`` is a view over the source, read once by the loader
+    raw_lookup: Callable[[set[int]], dict[int, str]] | None = None  # raw text of rows, by number
+    fallback: Callable[[], Staged] | None = None  # a slower exact staging, if rows_read disagrees
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            kind = "VIEW" if self.is_view else "TABLE"
+            con.execute(f'DROP {kind} IF EXISTS "{self.table}"')
+        except duckdb.Error:
+            pass  # the transaction failed; the rollback removes the table
+
+
+def stage_name(kind: str) -> str:
+    """A fresh name for a temporary staging table."""
+    return f"_stage_{kind}_{next(_counter)}"
+
+
+def stage_arrow(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema | None = None,
+) -> int:
+    """Append Arrow record batches into a new TEMP table ``table``; return the rows staged.
+
+    Each batch must already carry the ``_row`` column. Memory stays bounded by one batch.
+    """
+    rows = 0
+    created = False
+    for batch in batches:
+        if batch.num_rows == 0 and created:
+            continue
+        view = f"{table}_batch"
+        con.register(view, batch)
+        try:
+            if not created:
+                con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{view}"')
+                created = True
+            else:
+                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"')
+        finally:
+            con.unregister(view)
+        rows += batch.num_rows
+    if not created:
+        empty = (schema or pa.schema([(ROW, pa.int64())])).empty_table()
+        con.register(f"{table}_empty", empty)
+        con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{table}_empty"')
+        con.unregister(f"{table}_empty")
+    return rows
+
+
+def with_row_numbers(batches: Iterable[pa.RecordBatch], start: int = 1) -> Iterator[pa.RecordBatch]:
+    """Prefix each batch with a ``_row`` column counting rows from ``start``."""
+    next_row = start
+    for batch in batches:
+        rows = pa.array(range(next_row, next_row + batch.num_rows), type=pa.int64())
+        next_row += batch.num_rows
+        yield pa.RecordBatch.from_arrays([rows, *batch.columns], names=[ROW, *batch.schema.names])
+
+
+def cut(text: str, limit: int = RAW_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,360 @@
+"""Event files: JSON Lines, JSON arrays, CSV and Parquet, plain or gzip/zstd compressed.
+
+Files are parsed by DuckDB in bulk. JSON Lines take a fast path (DuckDB's own NDJSON reader)
+when every line of the file is one record, which is checked by counting newlines; otherwise (blank
+lines, compressed files) lines are read in Python and parsed in DuckDB in batches, so that each
+event keeps the exact line number it came from.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from tracer.errors import SourceError
+from tracer.mapping import ALIASES, quote, sql_string
+from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
+
+SUFFIX_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+SAMPLE_ROWS = 10_000
+LINE_BATCH = 50_000
+ENVELOPE_JSON = set(ALIASES["data"]) | set(ALIASES["meta"])
+
+
+def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
+    """Stage every file that ``spec`` names (a file, a glob or a directory)."""
+    staged = []
+    for path in expand(spec):
+        fmt = options.get("format") or format_of(path)
+        if fmt == "ndjson":
+            fmt = "jsonl"
+        if fmt == "jsonl" or (fmt == "json" and _looks_like_lines(path)):
+            staged.append(_stage_jsonl(con, path))
+        elif fmt == "json":
+            staged.append(_stage_json_array(con, path))
+        elif fmt == "csv":
+            staged.append(_stage_csv(con, path))
+        elif fmt == "parquet":
+            staged.append(_stage_parquet(con, path))
+        else:
+            raise SourceError(f"cannot read {path} as '{fmt}'")
+    return staged
+
+
+def expand(spec: str) -> list[Path]:
+    """The files a spec names, sorted; a clear error when there are none."""
+    if any(ch in spec for ch in "*?["):
+        paths = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        if not paths:
+            raise SourceError(f"no files match {spec}")
+        return paths
+    path = Path(spec)
+    if path.is_dir():
+        paths = sorted(p for p in path.rglob("*") if p.is_file() and _known(p))
+        if not paths:
+            raise SourceError(f"no event files (.jsonl, .json, .csv, .parquet) in directory {spec}")
+        return paths
+    if not path.exists():
+        raise SourceError(f"no such file: {spec}")
+    if not path.is_file():
+        raise SourceError(f"not a file: {spec}")
+    return [path]
+
+
+def format_of(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffixes[-1]]
+    raise SourceError(f"unknown format for {path} (use --format jsonl|json|csv|parquet|sqlite)")
+
+
+def compression_of(path: Path) -> str | None:
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def _known(path: Path) -> bool:
+    try:
+        format_of(path)
+    except SourceError:
+        return False
+    return True
+
+
+# -- JSON Lines ---------------------------------------------------------------------------------
+def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    """JSON Lines: a view over DuckDB's NDJSON reader when each line is one record."""
+    table = stage_name("jsonl")
+    reader = f"read_json_objects({sql_string(str(path))}, format='newline_delimited', ignore_errors=true)"
+    columns = _sample_columns(con, reader)
+    flat = not any(c in ENVELOPE_JSON for c in columns)
+    lines = _count_lines(path) if compression_of(path) is None else -1
+    if lines < 0:
+        return _stage_lines(con, table, path, "jsonl", columns, flat)
+    con.execute(
+        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns, flat)} FROM {reader}'
+    )
+    return _staged_json(
+        table,
+        path,
+        "jsonl",
+        columns,
+        flat,
+        rows=lines,
+        fallback=lambda: _stage_lines(con, stage_name("jsonl"), path, "jsonl", columns, flat),
+    )
+
+
+def _stage_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    """A JSON array of events; the row number is the element's index (1-based)."""
+    table = stage_name("json")
+    reader = f"read_json_objects({sql_string(str(path))}, format='array')"
+    try:
+        columns = _sample_columns(con, reader)
+        flat = not any(c in ENVELOPE_JSON for c in columns)
+        con.execute(
+            f'CREATE TEMP TABLE "{table}" AS SELECT {_transform_select("json", columns, flat)} FROM {reader}'
+        )
+    except duckdb.Error as exc:
+        raise SourceError(
+            f"{path} is not a JSON array of events: {str(exc).splitlines()[0]}"
+        ) from exc
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    staged = _staged_json(table, path, "json", columns, flat, rows=rows)
+    staged.is_view = False
+    staged.raw_lookup = None
+    return staged
+
+
+def _stage_lines(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    fmt: str,
+    columns: dict[str, str],
+    flat: bool,
+) -> Staged:
+    """Exact path: read lines in Python (true line numbers), parse them in DuckDB in batches."""
+    lines_table = f"{table}_lines"
+    stage_arrow(
+        con, lines_table, _line_batches(path), pa.schema([(ROW, pa.int64()), ("line", pa.string())])
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE "{table}" AS
+            SELECT {ROW}, {_transform_select("json", columns, flat)}, line AS _line
+            FROM (SELECT {ROW}, line, CASE WHEN json_valid(line) THEN json(line) END AS json
+                  FROM "{lines_table}" WHERE trim(line) <> '')"""
+    )
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    con.execute(f'DROP TABLE "{lines_table}"')
+    staged = _staged_json(table, path, fmt, columns, flat, rows=rows)
+    staged.is_view = False
+    staged.row_expr = ROW
+    staged.raw_column = "_line"
+    staged.raw_lookup = None
+    return staged
+
+
+def _staged_json(
+    table: str,
+    path: Path,
+    fmt: str,
+    columns: dict[str, str],
+    flat: bool,
+    *,
+    rows: int,
+    fallback: Callable[[], Staged] | None = None,
+) -> Staged:
+    json_columns = {name for name, kind in columns.items() if kind == "JSON"}
+    if flat:
+        json_columns.add("_flat_data")
+    return Staged(
+        table=table,
+        source=str(path),
+        format=fmt,
+        rows_read=rows,
+        preset={"data": "_flat_data"} if flat else {},
+        json_columns=frozenset(json_columns),
+        row_expr=None,
+        invalid="_invalid",
+        hidden=frozenset({"_invalid", "_line", "_flat_data", ROW}),
+        is_view=True,
+        raw_lookup=lambda wanted: _raw_lines(path, wanted),
+        fallback=fallback,
+    )
+
+
+def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, str]:
+    """Top-level keys of the first records, each staged as JSON (objects, arrays) or VARCHAR."""
+    rows = con.execute(
+        f"SELECT json FROM {reader} WHERE json IS NOT NULL LIMIT {SAMPLE_ROWS}"
+    ).fetchall()
+    kinds: dict[str, str] = {}
+    for (text,) in rows:
+        record = orjson.loads(text)
+        if not isinstance(record, dict):
+            continue
+        for key, value in record.items():
+            if isinstance(value, dict | list) or key in ENVELOPE_JSON:
+                kinds[key] = "JSON"
+            else:
+                kinds.setdefault(key, "VARCHAR")
+    return kinds
+
+
+def _transform_select(json_col: str, columns: dict[str, str], flat: bool) -> str:
+    """Columns for each sampled key, ``_invalid`` for unparsable lines, the record if flat."""
+    schema = orjson.dumps(
+        {k: ("JSON" if v == "JSON" else "VARCHAR") for k, v in columns.items()}
+    ).decode()
+    parts = [f"{json_col} IS NULL OR json_type({json_col}) <> 'OBJECT' AS _invalid"]
+    if columns:
+        parts.insert(0, f"unnest(json_transform({json_col}, {sql_string(schema)}))")
+    if flat:
+        parts.append(f"{json_col} AS _flat_data")
+    return ", ".join(parts)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a plain file (a last line without a newline counts).
+
+    DuckDB's reader skips blank lines, so when it yields fewer records than this the loader
+    falls back to reading lines one by one, and every event keeps its true line number.
+    """
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def _open_text(path: Path) -> IO[bytes]:
+    kind = compression_of(path)
+    if kind == "gzip":
+        return gzip.open(path, "rb")
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
+    return path.open("rb")
+
+
+def _iter_lines(path: Path) -> Iterator[bytes]:
+    import io
+
+    with _open_text(path) as raw:
+        yield from (
+            io.BufferedReader(raw, buffer_size=1 << 20)
+            if not isinstance(raw, io.BufferedReader)
+            else raw
+        )
+
+
+def _line_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    rows: list[int] = []
+    lines: list[str] = []
+    try:
+        for number, line in enumerate(_iter_lines(path), start=1):
+            rows.append(number)
+            lines.append(line.rstrip(b"\r\n").decode("utf-8", errors="replace"))
+            if len(lines) >= LINE_BATCH:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(rows, pa.int64()), pa.array(lines, pa.string())], names=[ROW, "line"]
+                )
+                rows, lines = [], []
+    except (OSError, EOFError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from exc
+    if lines:
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(rows, pa.int64()), pa.array(lines, pa.string())], names=[ROW, "line"]
+        )
+
+
+def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
+    """The text of a few lines, by 1-based line number (for rejected rows)."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    for number, line in enumerate(_iter_lines(path), start=1):
+        if number in wanted:
+            found[number] = line.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        if number >= last:
+            break
+    return found
+
+
+def _looks_like_lines(path: Path) -> bool:
+    """A ``.json`` file holding JSON Lines rather than one array."""
+    with _open_text(path) as handle:
+        head = handle.read(4096).lstrip()
+    return head[:1] == b"{"
+
+
+# -- CSV and Parquet ----------------------------------------------------------------------------
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    """CSV with a header line; ``_row`` is the line number (rows that do not parse are rejected)."""
+    table = stage_name("csv")
+    rejects, scans = f"{table}_rejects", f"{table}_scans"
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE "{table}" AS SELECT *, row_number() OVER () + 1 AS {ROW}
+                FROM read_csv({sql_string(str(path))}, header=true, auto_detect=true, sample_size=20480,
+                              ignore_errors=true, store_rejects=true, rejects_table='{rejects}',
+                              rejects_scan='{scans}')"""
+        )
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
+    bad = con.execute(
+        f'SELECT DISTINCT line, csv_line, error_message FROM "{rejects}" ORDER BY line'
+    ).fetchall()
+    con.execute(f'DROP TABLE IF EXISTS "{rejects}"; DROP TABLE IF EXISTS "{scans}"')
+    if bad:
+        # A rejected line shifts the line numbers of the rows after it.
+        gaps = ", ".join(f"({line - 1 - i})" for i, (line, _, _) in enumerate(bad))
+        con.execute(
+            f"""UPDATE "{table}" SET {ROW} = {ROW} + (SELECT count(*) FROM (VALUES {gaps}) g(k)
+                WHERE g.k <= "{table}".{ROW} - 1)"""
+        )
+    rejections = [
+        Rejection(int(line), cut(text or ""), f"malformed CSV row: {msg}")
+        for line, text, msg in bad
+    ]
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] + len(bad)
+    return Staged(
+        table=table, source=str(path), format="csv", rows_read=rows, rejections=rejections
+    )
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    table = stage_name("parquet")
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE "{table}" AS SELECT * EXCLUDE (file_row_number),
+                    file_row_number + 1 AS {ROW}
+                FROM read_parquet({sql_string(str(path))}, file_row_number=true)"""
+        )
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {path} as Parquet: {str(exc).splitlines()[0]}") from exc
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return Staged(table=table, source=str(path), format="parquet", rows_read=rows)
+
+
+__all__ = ["expand", "format_of", "quote", "stage"]

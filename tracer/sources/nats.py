@@ -1,0 +1,367 @@
+"""NATS JetStream: read a stream's messages (JSON or protobuf payloads) from where the last load stopped.
+
+``tracer load nats://HOST:PORT --stream NAME [--subject FILTER] [--from-seq N | --since TIME]``.
+An ephemeral pull consumer reads the messages that are in the stream when the load starts (up to
+its last sequence then), in stream order; the stream sequence is the global order and ``_row``.
+Staged columns: ``nats_seq``, ``nats_subject``, ``nats_time`` (the JetStream timestamp),
+``nats_headers`` (JSON), ``nats_msg_id`` (the ``Nats-Msg-Id`` header, the event id), then either
+``payload`` (JSON text) or, with ``--proto``, the envelope's fields (see
+:mod:`tracer.sources.protobuf`). The preset (:mod:`tracer.sources.nats_preset`) maps them.
+
+The sequence of the last message read is remembered in ``cursors`` (under the server, stream and
+subject filter) when the load commits; the next load resumes after it. ``from_seq``/``since``
+override it. A message that cannot be decoded is rejected with its sequence and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from tracer.errors import SourceError
+from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
+from tracer.sources.nats_preset import json_preset, proto_preset
+from tracer.sources.protobuf import DecodeFailure, Decoder
+
+CONNECT_TIMEOUT = 3.0  # seconds until an unreachable server is reported
+FETCH_TIMEOUT = 2.0
+DEFAULT_BATCH = 5_000
+TYPE_HEADERS = ("type", "Type", "Event-Type", "event-type", "ce-type", "ce_type")
+
+META_FIELDS = [
+    pa.field(ROW, pa.int64()),
+    pa.field("nats_seq", pa.int64()),
+    pa.field("nats_subject", pa.string()),
+    pa.field("nats_time", pa.timestamp("ns", tz="UTC")),
+    pa.field("nats_headers", pa.string()),
+    pa.field("nats_msg_id", pa.string()),
+]
+
+
+@dataclass
+class Target:
+    url: str  # as given, credentials included, to connect
+    label: str  # without credentials: the source name and cursor key
+    stream: str | None
+    subject: str | None
+
+
+def target(spec: str, options: dict[str, Any]) -> Target:
+    """Server, stream and subject filter from ``nats://HOST:PORT[/STREAM]`` and the options."""
+    parts = urlsplit(spec)
+    if not parts.hostname:
+        raise SourceError(f"bad NATS address {spec}: expected nats://HOST:PORT")
+    stream = options.get("stream") or parts.path.strip("/") or None
+    subject = options.get("subject") or None
+    host = f"{parts.hostname}:{parts.port or 4222}"
+    url = f"nats://{parts.netloc}"
+    return Target(url, f"nats://{host}", stream, subject)
+
+
+def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
+    tgt = target(spec, options)
+    decoder = None
+    if options.get("proto"):
+        decoder = Decoder(options["proto"], options.get("proto_message"), options.get("type_map"))
+    reader = _Reader(tgt, options, decoder, _resume_point(con, tgt, options))
+    table = stage_name("nats")
+    schema = pa.schema(
+        META_FIELDS + (decoder.arrow_fields if decoder else [pa.field("payload", pa.string())])
+    )
+    stage_arrow(con, table, reader.batches(), schema)
+    rejections = reader.rejections
+    if decoder is None:
+        rejections += _reject_invalid_json(con, table)
+        preset = json_preset(con, table, options.get("subject_pattern"))
+        json_columns = frozenset({"payload", "nats_headers"})
+    else:
+        preset = proto_preset(decoder, options.get("subject_pattern"))
+        json_columns = decoder.json_columns | {"nats_headers"}
+    label = reader.label
+    cursor = (label, str(reader.last_seq)) if reader.last_seq else None
+    return [
+        Staged(
+            table,
+            source=label,
+            format="nats-protobuf" if decoder else "nats",
+            rows_read=reader.rows_read,
+            preset=preset,
+            json_columns=json_columns,
+            rejections=rejections,
+            cursor=cursor,
+        )
+    ]
+
+
+def _resume_point(
+    con: duckdb.DuckDBPyConnection, tgt: Target, options: dict[str, Any]
+) -> tuple[str, Any]:
+    """Where to start: ``("seq", n)``, ``("time", datetime)`` or ``("all", None)``."""
+    if options.get("from_seq") is not None:
+        seq = int(options["from_seq"])
+        if seq < 1:
+            raise SourceError(f"--from-seq must be 1 or more, not {seq}")
+        return "seq", seq
+    if options.get("since") is not None:
+        return "time", parse_since(options["since"], options.get("tz"))
+    if tgt.stream:
+        row = con.execute(
+            "SELECT cursor FROM cursors WHERE source = ?", [cursor_key(tgt)]
+        ).fetchone()
+        if row and row[0]:
+            return "seq", int(row[0]) + 1
+    return "all", None
+
+
+def cursor_key(tgt: Target) -> str:
+    key = f"{tgt.label}/{tgt.stream}"
+    return f"{key}?subject={tgt.subject}" if tgt.subject else key
+
+
+def parse_since(value: Any, tz: str | None = None) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise SourceError(f"--since {value}: expected an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        try:
+            moment = moment.replace(tzinfo=ZoneInfo(tz) if tz else UTC)
+        except ZoneInfoNotFoundError:
+            raise SourceError(f"unknown time zone {tz}") from None
+    return moment.astimezone(UTC)
+
+
+def _reject_invalid_json(con: duckdb.DuckDBPyConnection, table: str) -> list[Rejection]:
+    bad = con.execute(
+        f'SELECT _row, payload FROM "{table}" WHERE payload IS NOT NULL AND NOT json_valid(payload)'
+    ).fetchall()
+    if bad:
+        con.execute(f'DELETE FROM "{table}" WHERE payload IS NOT NULL AND NOT json_valid(payload)')
+    return [Rejection(row, cut(text), "payload is not valid JSON") for row, text in bad]
+
+
+# -- reading -------------------------------------------------------------------------------------
+_DONE = object()
+
+
+class _Reader:
+    """Reads messages on an asyncio loop in a thread; hands Arrow batches over a bounded queue."""
+
+    def __init__(
+        self, tgt: Target, options: dict[str, Any], decoder: Decoder | None, start: tuple[str, Any]
+    ):
+        self.tgt = tgt
+        self.decoder = decoder
+        self.start = start
+        self.batch_size = int(options.get("batch_size") or DEFAULT_BATCH)
+        self.rejections: list[Rejection] = []
+        self.rows_read = 0
+        self.last_seq = 0
+        self.label = f"{tgt.label}/{tgt.stream or ''}"
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        thread = threading.Thread(target=self._run, name="tracer-nats", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            thread.join()
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._read())
+            self._put(_DONE)
+        except SourceError as exc:
+            self._put(exc)
+        except Exception as exc:
+            self._put(SourceError(f"reading {self.label} failed: {type(exc).__name__}: {exc}"))
+
+    async def _read(self) -> None:
+        import nats
+        from nats.js import api
+        from nats.js.errors import NotFoundError
+
+        async def quiet(_exc: Exception) -> None:
+            return None
+
+        try:
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    self.tgt.url,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    allow_reconnect=False,
+                    max_reconnect_attempts=0,
+                    error_cb=quiet,
+                ),
+                CONNECT_TIMEOUT + 1,
+            )
+        except Exception as exc:
+            detail = str(exc) or type(exc).__name__
+            raise SourceError(f"cannot connect to NATS at {self.tgt.label}: {detail}") from None
+        try:
+            js = nc.jetstream(timeout=CONNECT_TIMEOUT)
+            stream = self.tgt.stream or await _only_stream(js, self.tgt.label)
+            self.label = f"{self.tgt.label}/{stream}"
+            try:
+                info = await js.stream_info(stream)
+            except NotFoundError:
+                raise SourceError(f"no JetStream stream '{stream}' at {self.tgt.label}") from None
+            last = info.state.last_seq
+            kind, value = self.start
+            if last == 0 or (kind == "seq" and value > last):
+                return
+            config = api.ConsumerConfig(
+                ack_policy=api.AckPolicy.NONE,
+                inactive_threshold=60.0,
+                mem_storage=True,
+                filter_subject=self.tgt.subject,
+            )
+            if kind == "seq":
+                config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
+                config.opt_start_seq = value
+            elif kind == "time":
+                config.deliver_policy = api.DeliverPolicy.BY_START_TIME
+                config.opt_start_time = value.isoformat()
+            consumer = await js.add_consumer(stream, config=config)
+            try:
+                sub = await js.pull_subscribe_bind(
+                    durable=None,
+                    stream=stream,
+                    name=consumer.name,
+                    pending_msgs_limit=4 * self.batch_size,
+                )
+                if consumer.num_pending:
+                    await self._drain(sub, last)
+                await sub.unsubscribe()
+            finally:
+                try:
+                    await js.delete_consumer(stream, consumer.name)
+                except Exception:
+                    pass
+        finally:
+            await nc.close()
+
+    async def _drain(self, sub: Any, last: int) -> None:
+        idle = 0
+        while not self._stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT)
+            except TimeoutError:
+                idle += 1
+                if idle >= 3:  # messages removed under us (retention): what was read stands
+                    return
+                continue
+            idle = 0
+            batch, done = self._batch(msgs, last)
+            if batch is not None:
+                self._put(batch)
+            if done:
+                return
+
+    def _batch(self, msgs: list[Any], last: int) -> tuple[pa.RecordBatch | None, bool]:
+        seqs, subjects, times, headers, ids, values = [], [], [], [], [], []
+        done = False
+        for msg in msgs:
+            seq, stamp, pending = _reply_meta(msg.reply)
+            if seq > last:
+                done = True
+                break
+            self.rows_read += 1
+            self.last_seq = seq
+            head = msg.headers
+            if self.decoder is None:
+                try:
+                    value: Any = msg.data.decode()
+                except UnicodeDecodeError:
+                    self.rejections.append(
+                        Rejection(seq, cut(msg.data.hex()), "payload is not UTF-8 text")
+                    )
+                    continue
+            else:
+                hint = next((head[h] for h in TYPE_HEADERS if head and h in head), None)
+                try:
+                    value = self.decoder.decode(msg.data, hint)
+                except DecodeFailure as exc:
+                    self.rejections.append(Rejection(seq, cut(msg.data.hex()), str(exc)))
+                    continue
+            seqs.append(seq)
+            subjects.append(msg.subject)
+            times.append(stamp)
+            headers.append(orjson.dumps(head).decode() if head else None)
+            ids.append(head.get("Nats-Msg-Id") if head else None)
+            values.append(value)
+            if pending == 0 or seq >= last:
+                done = True
+        if not seqs:
+            return None, done
+        arrays = [
+            pa.array(seqs, pa.int64()),
+            pa.array(seqs, pa.int64()),
+            pa.array(subjects, pa.string()),
+            pa.array(times, pa.timestamp("ns", tz="UTC")),
+            pa.array(headers, pa.string()),
+            pa.array(ids, pa.string()),
+        ]
+        if self.decoder is None:
+            arrays.append(pa.array(values, pa.string()))
+            names = [f.name for f in META_FIELDS] + ["payload"]
+        else:
+            arrays.extend(
+                pa.array([v[i] for v in values], f.type)
+                for i, f in enumerate(self.decoder.arrow_fields)
+            )
+            names = [f.name for f in META_FIELDS] + [f.name for f in self.decoder.arrow_fields]
+        return pa.RecordBatch.from_arrays(arrays, names=names), done
+
+
+def _reply_meta(reply: str) -> tuple[int, int, int]:
+    """(stream sequence, timestamp in ns, pending) from a JetStream ``$JS.ACK...`` reply subject."""
+    tokens = reply.split(".")
+    if len(tokens) == 9:  # $JS.ACK.stream.consumer.delivered.sseq.cseq.time.pending
+        return int(tokens[5]), int(tokens[7]), int(tokens[8])
+    # $JS.ACK.domain.account.stream.consumer.delivered.sseq.cseq.time.pending[.token]
+    return int(tokens[7]), int(tokens[9]), int(tokens[10])
+
+
+async def _only_stream(js: Any, label: str) -> str:
+    names = [s.config.name for s in await js.streams_info()]
+    if len(names) == 1:
+        return names[0]
+    listed = ", ".join(names) or "none"
+    raise SourceError(f"name the JetStream stream with --stream (streams at {label}: {listed})")

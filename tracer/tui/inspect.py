@@ -1,0 +1,108 @@
+"""What the panels ask of the replay engine, as plain functions (no Textual).
+
+Each runs in a thread worker with its own DuckDB cursor; errors the user can fix come back as
+:class:`tracer.errors.TracerError` with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from tracer.errors import TracerError
+from tracer.tui.data import event_row, type_hit
+from tracer.tui.paths import as_path
+from tracer.tui.session import Session
+
+
+@dataclass
+class Detail:
+    """Everything the side panels show for one position."""
+
+    position: int
+    event: dict[str, Any] | None = None
+    state: Any = None
+    title: str = ""
+    changes: list[Any] = field(default_factory=list)
+    error: str | None = None
+
+
+def load_detail(cur: duckdb.DuckDBPyConnection, replay: Any, position: int) -> Detail:
+    """The event at ``position``, its stream's state right after it, and what it changed."""
+    event = event_row(cur, position)
+    if event is None:
+        return Detail(position, error=f"no event at position {position}")
+    detail = Detail(position, event)
+    if replay is None:
+        detail.error = "no replay engine"
+        return detail
+    try:
+        result = replay.state(event["stream"], at=position)
+        diff = replay.event_change(position)
+    except TracerError as exc:
+        detail.error = str(exc)
+        return detail
+    detail.state = result.state
+    detail.changes = list(diff.changes)
+    owner = result.stream if result.stream is not None else "read model"
+    detail.title = f"State · {owner} @ #{position}"
+    if result.version is not None:
+        detail.title += f" v{result.version}"
+    return detail
+
+
+@dataclass(frozen=True)
+class Hit:
+    position: int
+    reason: str
+
+
+def next_hit(
+    cur: duckdb.DuckDBPyConnection,
+    replay: Any,
+    session: Session,
+    position: int,
+    forward: bool,
+    stream: str | None = None,
+) -> Hit | None:
+    """The nearest breakpoint hit strictly after (or before) ``position``.
+
+    Type breakpoints are one SQL query; state conditions are the replay engine's ``find``
+    (a watchpoint: the first event after which the condition holds, or the last one before).
+    """
+    hits: list[Hit] = []
+    types = sorted(session.break_types)
+    found = type_hit(cur, types, position, forward)
+    if found is not None:
+        hits.append(Hit(found, "type " + ", ".join(types)))
+    for condition in session.state_conditions:
+        if forward:
+            match = replay.find(condition, stream=stream, start=position + 1)
+        elif position > 1:
+            match = replay.find(condition, stream=stream, start=position - 1, backward=True)
+        else:
+            match = None
+        if match is not None:
+            hits.append(Hit(int(match.position), condition))
+    if not hits:
+        return None
+    return min(hits, key=lambda h: h.position) if forward else max(hits, key=lambda h: h.position)
+
+
+def blame_position(replay: Any, stream: str, at: int, path: Any) -> tuple[int, str] | None:
+    """The event that last set ``path`` in the state of ``stream`` at ``at`` (or a parent of it,
+    for a container path): its position and a description."""
+    frame = replay.blame(stream, at=at)
+    if frame.empty:
+        return None
+    wanted = as_path(path)
+    best: tuple[int, str] | None = None
+    for row in frame.itertuples(index=False):
+        leaf = as_path(row.path)
+        if leaf == wanted or leaf[: len(wanted)] == wanted:
+            position = int(row.position)
+            if best is None or position > best[0]:
+                best = (position, f"{row.type} set {row.path}")
+    return best

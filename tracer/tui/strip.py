@@ -1,0 +1,97 @@
+"""The time strip: the event rate over the log's time range, with a marker at the cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from rich.text import Text
+from textual.widget import Widget
+
+from tracer.tui.data import RateHistogram
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def resample(counts: np.ndarray, width: int) -> np.ndarray:
+    """Sum ``counts`` into ``width`` columns."""
+    if width <= 0 or len(counts) == 0:
+        return np.zeros(max(width, 0), dtype=np.int64)
+    if width >= len(counts):
+        return counts[(np.arange(width) * len(counts)) // width]
+    edges = np.linspace(0, len(counts), width + 1).astype(int)[:-1]
+    return np.add.reduceat(counts, edges)
+
+
+def parse_row_time(text: str) -> datetime | None:
+    """The time column of a timeline row (``YYYY-MM-DD HH:MM:SS.mmm``, UTC)."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class TimeStrip(Widget):
+    """Two lines: a sparkline of events per unit of time, then the range with the cursor."""
+
+    COMPONENT_CLASSES = {"timestrip--bar", "timestrip--cursor", "timestrip--label"}  # noqa: RUF012
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.histogram = RateHistogram()
+        self.cursor_time: datetime | None = None
+
+    def set_histogram(self, histogram: RateHistogram) -> None:
+        self.histogram = histogram
+        self.refresh()
+
+    def set_cursor(self, when: datetime | None) -> None:
+        if when != self.cursor_time:
+            self.cursor_time = when
+            self.refresh()
+
+    @property
+    def cursor_column(self) -> int | None:
+        fraction = self.histogram.bucket_of(self.cursor_time)
+        width = self.size.width
+        if fraction is None or width <= 0:
+            return None
+        return min(int(fraction * width), width - 1)
+
+    def render(self) -> Text:
+        width = self.size.width
+        get = self.get_component_rich_style
+        hist = self.histogram
+        if hist.start is None or width <= 0:
+            return Text("no event times", style=get("timestrip--label"))
+        columns = resample(hist.counts, width)
+        peak = max(int(columns.max()), 1)
+        marker = self.cursor_column
+        bars = Text()
+        for i, n in enumerate(columns):
+            level = 0 if n == 0 else max(1, round(int(n) / peak * 8))
+            style = get("timestrip--cursor") if i == marker else get("timestrip--bar")
+            bars.append(BLOCKS[level] if i != marker or level else "│", style)
+        start = hist.start.strftime("%Y-%m-%d %H:%M")
+        end = hist.end.strftime("%Y-%m-%d %H:%M") if hist.end else ""
+        middle = ""
+        if self.cursor_time is not None:
+            middle = "▲ " + self.cursor_time.strftime("%Y-%m-%d %H:%M:%S")
+        label = _spread(start, middle, end, width, marker)
+        return Text.assemble(bars, "\n", (label, get("timestrip--label")))
+
+
+def _spread(left: str, middle: str, right: str, width: int, at: int | None) -> str:
+    """``left`` and ``right`` at the edges, ``middle`` starting under column ``at``."""
+    line = [" "] * width
+    for i, ch in enumerate(left[:width]):
+        line[i] = ch
+    for i, ch in enumerate(right[-width:]):
+        line[width - len(right[-width:]) + i] = ch
+    if middle and at is not None:
+        start = min(max(at, 0), max(width - len(middle), 0))
+        for i, ch in enumerate(middle[: width - start]):
+            line[start + i] = ch
+    return "".join(line)
