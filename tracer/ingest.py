@@ -329,11 +329,12 @@ def _candidates(
         extra += f", s.{quote(st.raw_column)} AS _raw"
     if not st.is_view:
         extra += ", s.rowid AS _rid"
-    correlation, causation, links = _linked_ids(fields)
+    corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields)
+    category_in, category_out = _category(fields)
     con.execute(
         f"""CREATE TEMP TABLE _cand_t AS
-        SELECT * EXCLUDE (_links), {_category(fields)} AS category,
-            {correlation} AS correlation_id, {causation} AS causation_id,
+        SELECT * EXCLUDE (_links, _category, _correlation, _causation), {category_out} AS category,
+            {corr_out} AS correlation_id, {caus_out} AS causation_id,
             CASE
                 WHEN _invalid THEN 'invalid JSON'
                 WHEN _excluded THEN 'not an event: ' || _type
@@ -354,7 +355,8 @@ def _candidates(
                 {data} AS data, {meta} AS meta,
                 {_flag_bad(fields.get("data"), data)} AS _data_bad, {_flag_bad(fields.get("meta"), meta)} AS _meta_bad,
                 {f"coalesce(({excluded}), false)" if excluded else "false"} AS _excluded,
-                {links} AS _links
+                {links} AS _links, {category_in} AS _category,
+                {corr_in} AS _correlation, {caus_in} AS _causation
             FROM "{st.table}" s
         )"""
     )
@@ -433,36 +435,46 @@ def _epoch(x: str) -> str:
     return f"CAST(make_timestamp(CAST({micros} AS BIGINT)) AS TIMESTAMPTZ)"
 
 
-def _category(fields: dict[str, Resolved]) -> str:
+def _category(fields: dict[str, Resolved]) -> tuple[str, str]:
+    """(inner SQL over the staged columns, outer SQL over the candidate) for the category."""
     if "category" in fields:
-        return f"NULLIF(CAST({fields['category'].sql} AS VARCHAR), '')"
+        return f"NULLIF(CAST({fields['category'].sql} AS VARCHAR), '')", "_category"
     # ``account-42`` -> ``account``; a bare UUID or a name without '-' has no category.
     prefix = "split_part(_stream, '-', 1)"
-    return (
+    derived = (
         f"CASE WHEN length({prefix}) = length(_stream) OR {prefix} = '' "
         f"OR (length({prefix}) = 8 AND regexp_full_match({prefix}, '[0-9a-fA-F]{{8}}')) "
         f"THEN NULL ELSE {prefix} END"
     )
+    return "NULL", derived
 
 
-def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str]:
-    """Correlation and causation ids: their own columns, else the usual keys inside ``meta``."""
-    found = {
-        name: f"NULLIF(CAST({fields[name].sql} AS VARCHAR), '')"
+def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str, str, str]:
+    """Correlation and causation ids: their own columns, else the usual keys inside ``meta``.
+
+    Returns inner SQL for (correlation, causation, meta links) and outer SQL for both ids.
+    """
+    inner = {
+        name: f"NULLIF(CAST({fields[name].sql} AS VARCHAR), '')" if name in fields else "NULL"
         for name in META_KEYS
-        if name in fields
     }
-    if len(found) == len(META_KEYS) or "meta" not in fields:
-        return (found.get("correlation_id", "NULL"), found.get("causation_id", "NULL"), "NULL")
+    if "meta" not in fields:
+        return inner["correlation_id"], inner["causation_id"], "NULL", "_correlation", "_causation"
     keys = [k for name in META_KEYS for k in META_KEYS[name]]
     paths = ", ".join(sql_string("$." + _json_key(k)) for k in keys)
     links = f"TRY(json_extract_string({fields['meta'].sql}, [{paths}]))"
-    picked, start = {}, 1
+    outer, start = {}, 1
     for name, names in META_KEYS.items():
         items = ", ".join(f"_links[{i}]" for i in range(start, start + len(names)))
-        picked[name] = found.get(name, f"coalesce({items})")
+        outer[name] = f"coalesce(_{name.removesuffix('_id')}, {items})"
         start += len(names)
-    return picked["correlation_id"], picked["causation_id"], links
+    return (
+        inner["correlation_id"],
+        inner["causation_id"],
+        links,
+        outer["correlation_id"],
+        outer["causation_id"],
+    )
 
 
 def _json_key(key: str) -> str:

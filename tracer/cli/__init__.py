@@ -62,12 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Abort:
         return 1
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors and anything unexpected
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # a click usage error
             exc.show()
-            return 2
+            return int(exc.exit_code)
         if state.debug:
             raise
         console_err.print(

@@ -85,6 +85,7 @@ def stage_arrow(
         if batch.num_rows == 0 and created:
             continue
         view = f"{table}_batch"
+        _settle(con)
         con.register(view, batch)
         try:
             if not created:
@@ -97,10 +98,18 @@ def stage_arrow(
         rows += batch.num_rows
     if not created:
         empty = (schema or pa.schema([(ROW, pa.int64())])).empty_table()
+        _settle(con)
         con.register(f"{table}_empty", empty)
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{table}_empty"')
         con.unregister(f"{table}_empty")
     return rows
+
+
+def _settle(con: duckdb.DuckDBPyConnection) -> None:
+    """Finish a pending result (``fetchone`` leaves one): DuckDB refuses ``register`` before."""
+    complete = getattr(con, "complete", None)
+    if complete is not None:
+        complete()
 
 
 def with_row_numbers(batches: Iterable[pa.RecordBatch], start: int = 1) -> Iterator[pa.RecordBatch]:
