@@ -7,3 +7,8 @@ from tracer.store import Store, open
 
 __all__ = ["Store", "TracerError", "open"]
 __version__ = "0.1.0"
+
+# Projections (the replay engine's user-facing API): ``from tracer import Projection, on``.
+from tracer.replay.projection import Projection, ReadModel, on, upcaster
+
+__all__ += ["Projection", "ReadModel", "on", "upcaster"]

@@ -23,7 +23,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from tracer.replay.source import EventSource, sql_literal
+from tracer.replay.source import EventSource, single_row, sql_literal
 
 DEFAULT_EVERY = 100_000
 
@@ -86,7 +86,7 @@ class Checkpoints:
             self.writable = False
             found = self.con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'replay_checkpoints'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if not found:
                 return False
         self._ready = True
@@ -97,10 +97,12 @@ class Checkpoints:
         """The last valid checkpoint at or before ``position`` (0: none)."""
         if not self.enabled or position < self.every or not self._tables():
             return 0
-        row = self.con.execute(
-            "SELECT max(position) FROM replay_checkpoints WHERE fingerprint = ? AND position <= ?",
-            [self.key, position],
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT max(position) FROM replay_checkpoints WHERE fingerprint = ? AND position <= ?",
+                [self.key, position],
+            ).fetchall()
+        )
         found = row[0] or 0
         if found and not self._valid(found):
             self.drop()
@@ -110,19 +112,21 @@ class Checkpoints:
     def last(self) -> int:
         if not self.enabled or not self._tables():
             return 0
-        row = self.con.execute(
-            "SELECT max(position) FROM replay_checkpoints WHERE fingerprint = ?", [self.key]
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT max(position) FROM replay_checkpoints WHERE fingerprint = ?", [self.key]
+            ).fetchall()
+        )
         return row[0] or 0
 
     def load_all(self, position: int) -> tuple[dict[Any, Any], Book]:
         """Every bucket's state and last event at checkpoint ``position``."""
-        table = self.con.execute(
+        table = self.con.sql(
             """SELECT bucket, arg_max(state, position), arg_max(last_position, position),
                       arg_max(last_version, position), arg_max(last_time, position)
                FROM replay_checkpoint_states WHERE fingerprint = ? AND position <= ?
                GROUP BY bucket""",
-            [self.key, position],
+            params=[self.key, position],
         ).to_arrow_table()
         buckets, states, positions, versions, times = (c.to_pylist() for c in table.columns)
         loads = orjson.loads
@@ -209,9 +213,11 @@ class Checkpoints:
 
     # -- validity ---------------------------------------------------------------------------
     def _signature(self, position: int) -> str:
-        row = self.con.execute(
-            "SELECT event_id, load_id FROM events WHERE position = ?", [position]
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT event_id, load_id FROM events WHERE position = ?", [position]
+            ).fetchall()
+        )
         if row is None:
             return ""
         event_id, load_id = row
@@ -219,13 +225,15 @@ class Checkpoints:
             "SELECT string_agg(load_id || '@' || coalesce(started::VARCHAR, ''), ',' "
             "ORDER BY load_id) FROM loads WHERE load_id <= ?",
             [load_id if load_id is not None else -1],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         text = f"{position}|{event_id}|{load_id}|{loads or ''}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _valid(self, position: int) -> bool:
-        row = self.con.execute(
-            "SELECT signature FROM replay_checkpoints WHERE fingerprint = ? AND position = ?",
-            [self.key, position],
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT signature FROM replay_checkpoints WHERE fingerprint = ? AND position = ?",
+                [self.key, position],
+            ).fetchall()
+        )
         return row is not None and row[0] == self._signature(position)

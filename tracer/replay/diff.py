@@ -7,6 +7,7 @@ changes in order with :func:`apply_changes` turns the old state into the new one
 
 from __future__ import annotations
 
+import copy
 import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,11 +129,11 @@ def _diff(old: Any, new: Any, path: str, out: list[Change]) -> None:
 
 def apply_changes(state: Any, changes: list[Change] | Diff) -> Any:
     """Apply changes (in order) to a copy of ``state`` and return it."""
-    result = orjson.loads(orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS))
+    result = clone(state)
     for change in changes:
         segments = parse_path(change.path)
         if not segments:
-            result = None if change.op == "remove" else _clone(change.new)
+            result = None if change.op == "remove" else clone(change.new)
             continue
         parent = _walk(result, segments[:-1], change.path)
         last = segments[-1]
@@ -143,11 +144,11 @@ def apply_changes(state: Any, changes: list[Change] | Diff) -> Any:
                 parent.pop(_key(parent, last))
         elif isinstance(parent, list) and isinstance(last, int):
             if last == len(parent):
-                parent.append(_clone(change.new))
+                parent.append(clone(change.new))
             else:
-                parent[last] = _clone(change.new)
+                parent[last] = clone(change.new)
         else:
-            parent[_key(parent, last)] = _clone(change.new)
+            parent[_key(parent, last)] = clone(change.new)
     return result
 
 
@@ -167,7 +168,12 @@ def _key(container: dict[str, Any], segment: Segment) -> Any:
     return str(segment) if isinstance(segment, int) and segment not in container else segment
 
 
-def _clone(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
-    return value
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON-like value (fast path for dicts, lists and scalars)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return copy.deepcopy(value)

@@ -16,6 +16,8 @@ from tracer.replay.events import Event, Extras
 from tracer.replay.projection import Projection, UpcastChain
 
 _MISSING: Any = object()
+#: Marks "no event folded yet": the projection's ``initial()`` is the state.
+INITIAL: Any = type("Initial", (), {"__repr__": lambda self: "<initial>"})()
 #: What :meth:`Folder.apply` returns for an event the projection does not fold.
 SKIPPED: Any = type("Skipped", (), {"__repr__": lambda self: "<skipped>"})()
 
@@ -84,12 +86,12 @@ class Folder:
         initial = self.initial
         applied = 0
         event: Event | None = None
-        try:
-            for batch in batches:
-                positions, streams, versions, types, times, raws = (
-                    batch.column(i).to_pylist() for i in range(6)
-                )
-                extras = Extras(batch.column(6), batch.column(7))
+        for batch in batches:
+            positions, streams, versions, types, times, raws = (
+                batch.column(i).to_pylist() for i in range(6)
+            )
+            extras = Extras(batch.column(6), batch.column(7))
+            try:
                 for row, event_type in enumerate(types):
                     up = upcasts.get(event_type) if upcasts else None
                     if up is not None:
@@ -124,10 +126,10 @@ class Folder:
                         dirty.add(bucket)
                     if last is not None:
                         last[bucket] = (event.position, event.version, event._t)
-        except ProjectionError:
-            raise
-        except Exception as exc:
-            raise self._error(exc, event, None) from exc
+            except ProjectionError:
+                raise
+            except Exception as exc:
+                raise self._error(exc, event, None) from exc
         return applied
 
     # -- one event at a time ----------------------------------------------------------------

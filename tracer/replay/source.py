@@ -30,6 +30,11 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def single_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The first row of a fully fetched result (DuckDB wants every result consumed)."""
+    return rows[0] if rows else None
+
+
 class Bookkeeping(dict):
     """``bucket -> (last_position, last_version, last_time_us)``."""
 
@@ -53,7 +58,7 @@ class EventSource:
 
     # -- facts about the log ----------------------------------------------------------------
     def max_position(self) -> int:
-        return self.con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+        return self.con.execute("SELECT coalesce(max(position), 0) FROM events").fetchall()[0][0]
 
     def has_stream_index(self) -> bool:
         """Whether ``events.stream`` has an ART index (a one-stream read then costs a lookup)."""
@@ -65,9 +70,11 @@ class EventSource:
         return self._stream_index
 
     def stream_exists(self, stream: str) -> bool:
-        row = self.con.execute(
-            f"SELECT 1 FROM events WHERE stream = {sql_literal(stream)} LIMIT 1"
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                f"SELECT 1 FROM events WHERE stream = {sql_literal(stream)} LIMIT 1"
+            ).fetchall()
+        )
         return row is not None
 
     def resolve(self, at: Any, stream: str | None = None) -> int:
@@ -83,20 +90,24 @@ class EventSource:
             return point.value
         if point.kind == "time":
             assert isinstance(point.value, datetime)
-            row = self.con.execute(
-                "SELECT coalesce(max(position), 0) FROM events WHERE time <= ?", [point.value]
-            ).fetchone()
+            row = single_row(
+                self.con.execute(
+                    "SELECT coalesce(max(position), 0) FROM events WHERE time <= ?", [point.value]
+                ).fetchall()
+            )
             return row[0]
         return self._resolve_version(point, stream)
 
     def _resolve_version(self, point: Point, stream: str | None) -> int:
         if stream is None:
             raise PointError(f"{point} needs a stream: a version counts one stream's events")
-        first, last_version, at = self.con.execute(
-            "SELECT min(position), max(version), max(position) FILTER (WHERE version <= ?) "
-            "FROM events WHERE stream = ?",
-            [point.value, stream],
-        ).fetchone()
+        first, last_version, at = single_row(
+            self.con.execute(
+                "SELECT min(position), max(version), max(position) FILTER (WHERE version <= ?) "
+                "FROM events WHERE stream = ?",
+                [point.value, stream],
+            ).fetchall()
+        )
         if first is None:
             raise PointError(f"no stream {stream!r} in the store")
         if point.value > last_version:
@@ -108,17 +119,21 @@ class EventSource:
     def time_of(self, position: int) -> int | None:
         if position <= 0:
             return None
-        row = self.con.execute(
-            "SELECT epoch_us(time) FROM events WHERE position = ?", [position]
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT epoch_us(time) FROM events WHERE position = ?", [position]
+            ).fetchall()
+        )
         return None if row is None else row[0]
 
     def event_row(self, position: int) -> dict[str, Any] | None:
-        row = self.con.execute(
-            "SELECT position, stream, version, type, epoch_us(time), event_id "
-            "FROM events WHERE position = ?",
-            [int(position)],
-        ).fetchone()
+        row = single_row(
+            self.con.execute(
+                "SELECT position, stream, version, type, epoch_us(time), event_id "
+                "FROM events WHERE position = ?",
+                [int(position)],
+            ).fetchall()
+        )
         if row is None:
             return None
         keys = ("position", "stream", "version", "type", "time_us", "event_id")

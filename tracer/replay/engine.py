@@ -1,0 +1,327 @@
+"""``Replay``: the state of any stream or read model at any point, and the diffs between points.
+
+The history-walking queries (history, blame, find, check) live in :mod:`tracer.replay.queries`
+and what-if replays in :mod:`tracer.replay.whatif`; ``Replay`` is the one object they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from tracer.errors import TracerError
+from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
+from tracer.replay.diff import Diff, clone, diff_states
+from tracer.replay.events import Event, us_to_datetime
+from tracer.replay.fold import INITIAL, SKIPPED, Folder
+from tracer.replay.loader import load_projection
+from tracer.replay.results import Match, StateResult, WhatIfResult
+from tracer.replay.source import EventSource
+from tracer.store import Store
+
+STATE_COLUMNS = ["stream", "position", "version", "time", "state"]
+
+
+class Replay:
+    """Replays a store's events through a projection.
+
+    ``projection``: ``None`` (deep-merge each event's data per stream), a
+    :class:`~tracer.replay.projection.Projection` subclass or instance, or
+    ``"path/file.py:Name"`` / ``"package.module:Name"``. ``checkpoints`` saves states in the
+    store every ``every`` events so that later queries fold only the rest.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        projection: Any = None,
+        *,
+        checkpoints: bool = True,
+        every: int = DEFAULT_EVERY,
+    ) -> None:
+        self.store = store
+        self.projection = load_projection(projection)
+        self.folder = Folder(self.projection)
+        self.source = EventSource(store)
+        self.checkpoints = Checkpoints(
+            self.source,
+            self.projection.fingerprint(),
+            self.projection.name,
+            every,
+            enabled=checkpoints,
+        )
+
+    def __repr__(self) -> str:
+        return f"Replay({self.store!r}, {self.projection.name})"
+
+    @property
+    def is_read_model(self) -> bool:
+        return self.projection.read_model
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def position(self, at: Any = "end", stream: str | None = None) -> int:
+        """The global position a point stands for."""
+        return self.source.resolve(at, stream)
+
+    # -- states -----------------------------------------------------------------------------
+    def state(self, stream: str | None = None, at: Any = "end", *, key: Any = None) -> StateResult:
+        """One stream's state at a point; for a read model, its state (or one key's)."""
+        if self.is_read_model:
+            return self._read_model_state(key if key is not None else stream, at)
+        if stream is None:
+            raise TracerError(f"projection {self.name} keeps one state per stream: name a stream")
+        self._need_stream(stream)
+        position = self.source.resolve(at, stream)
+        state, book = self._stream_state(stream, position)
+        return self._result(stream, state, book)
+
+    def states(self, at: Any = "end") -> pd.DataFrame:
+        """Every stream's state at a point (one row per stream; per key for a read model)."""
+        return states_frame(self.state_results(at))
+
+    def state_results(self, at: Any = "end") -> list[StateResult]:
+        position = self.source.resolve(at)
+        states, book = self._all_states(position)
+        if self.is_read_model and not self.projection.keyed:
+            return [self._read_model_result(None, states, book, whole=True)]
+        buckets = sorted(set(book) | set(states), key=str)
+        return [self._result(b, states.get(b, INITIAL), book.get(b)) for b in buckets]
+
+    def _read_model_state(self, key: Any, at: Any) -> StateResult:
+        position = self.source.resolve(at)
+        states, book = self._all_states(position)
+        return self._read_model_result(key, states, book, whole=key is None)
+
+    def _read_model_result(
+        self, key: Any, states: dict[Any, Any], book: Book, whole: bool
+    ) -> StateResult:
+        if whole and self.projection.keyed:
+            state = {k: states[k] for k in sorted(states, key=str)}
+            last = max(book.values(), default=None, key=lambda b: b[0])
+            return self._result(None, state, last)
+        bucket = None if whole else str(key)
+        state = states.get(bucket, INITIAL)
+        return self._result(bucket, state, book.get(bucket))
+
+    def _result(self, bucket: Any, state: Any, book: tuple[Any, Any, Any] | None) -> StateResult:
+        if state is INITIAL:
+            state = self.folder.initial_state()
+        position, version, time_us = book if book is not None else (None, None, None)
+        return StateResult(
+            bucket,
+            position,
+            None if self.is_read_model else version,
+            us_to_datetime(time_us),
+            state,
+            self.name,
+        )
+
+    def _need_stream(self, stream: str) -> None:
+        if not self.source.stream_exists(stream):
+            raise TracerError(f"no stream {stream!r} in the store")
+
+    # -- folding ----------------------------------------------------------------------------
+    def _stream_state(self, stream: str, position: int) -> tuple[Any, tuple | None]:
+        """One aggregate stream's state after ``position``, and its last event then."""
+        start = self.checkpoints.latest(position)
+        state: Any = INITIAL
+        book: tuple | None = None
+        if start:
+            saved = self.checkpoints.load_one(stream, start)
+            if saved is not None:
+                state, book = saved
+            batches = self.source.batches(start, position, stream=stream)
+        else:
+            batches = self.source.stream_batches(stream, position)
+        states: dict[Any, Any] = {} if state is INITIAL else {stream: state}
+        batches = list(batches)
+        self.folder.fold(batches, states)
+        for batch in reversed(batches):
+            if batch.num_rows:
+                row = batch.num_rows - 1
+                book = tuple(batch.column(i)[row].as_py() for i in (0, 2, 4))
+                break
+        return states.get(stream, INITIAL), book
+
+    def _all_states(self, position: int, build: bool = True) -> tuple[dict[Any, Any], Book]:
+        """Every bucket's state after ``position``, from the nearest checkpoint."""
+        start = self.checkpoints.latest(position)
+        if start:
+            states, book = self.checkpoints.load_all(start)
+        else:
+            states, book = {}, {}
+        every = self.checkpoints.every
+        if build and self.checkpoints.writable:
+            boundary = (start // every + 1) * every
+            while boundary <= position:
+                dirty: set[Any] = set()
+                touched = self._advance(states, book, start, boundary, dirty)
+                self.checkpoints.save(boundary, states, dirty | touched, book)
+                start, boundary = boundary, boundary + every
+        self._advance(states, book, start, position)
+        return states, book
+
+    def _advance(
+        self,
+        states: dict[Any, Any],
+        book: Book,
+        lo: int,
+        hi: int,
+        dirty: set[Any] | None = None,
+    ) -> set[Any]:
+        """Fold events ``(lo, hi]`` into ``states``; returns the buckets with events there."""
+        if hi <= lo:
+            return set()
+        batches = self.source.batches(lo, hi, types=self.folder.wanted_types())
+        if self.is_read_model:
+            last: dict[Any, tuple[int, int | None, int | None]] = {}
+            self.folder.fold(batches, states, dirty, last)
+            book.update(last)
+            return set(last)
+        self.folder.fold(batches, states, dirty)
+        seen = self.source.bookkeeping(lo, hi)
+        book.update(seen)
+        return set(seen)
+
+    def build_checkpoints(self, at: Any = "end") -> int:
+        """Save checkpoints up to a point now; returns the last checkpoint's position."""
+        self._all_states(self.source.resolve(at))
+        return self.checkpoints.last()
+
+    def drop_checkpoints(self) -> None:
+        self.checkpoints.drop()
+
+    def events(self, lo: int, hi: int, stream: str | None = None) -> Iterable[Event]:
+        """Every event ``lo < position <= hi`` (of one stream), upcast as handlers see them."""
+        return self.folder.events(self.source.batches(lo, hi, stream=stream))
+
+    # -- diffs ------------------------------------------------------------------------------
+    def diff(self, stream: str | None, frm: Any, to: Any = "end") -> Diff:
+        """What changed in one stream's state (a read model's, or one key's) between points."""
+        old = self.state(stream, frm)
+        new = self.state(stream, to)
+        return Diff(diff_states(old.state, new.state), stream, old.position, new.position)
+
+    def event_change(self, position: int) -> Diff:
+        """What the event at ``position`` changed in its stream's (or the read model's) state."""
+        row = self.source.event_row(position)
+        if row is None:
+            raise TracerError(f"no event at position {position}")
+        if self.is_read_model:
+            states, _ = self._all_states(position - 1, build=False)
+            before = clone(states)
+            event = next(iter(self.events(position - 1, position)))
+            bucket = self.folder.apply(states, event)
+            if bucket is SKIPPED:
+                return Diff([], None, position - 1, position)
+            if self.projection.keyed:
+                old = {bucket: before[bucket]} if bucket in before else {}
+                changes = diff_states(old, {bucket: states[bucket]})
+            else:
+                changes = diff_states(before.get(None, self.folder.initial_state()), states[None])
+            return Diff(changes, None, position - 1, position)
+        stream = row["stream"]
+        state, _ = self._stream_state(stream, position - 1)
+        if state is INITIAL:
+            state = self.folder.initial_state()
+        before = clone(state)
+        states = {stream: state}
+        event = next(iter(self.events(position - 1, position)))
+        self.folder.apply(states, event)
+        return Diff(diff_states(before, states[stream]), stream, position - 1, position)
+
+    def diff_all(self, frm: Any, to: Any = "end") -> pd.DataFrame:
+        """One row per stream (or key) whose state changed between two points."""
+        lo, hi = self.source.resolve(frm), self.source.resolve(to)
+        if hi < lo:
+            raise TracerError(f"--to ({to}) is before --from ({frm})")
+        states, book = self._all_states(lo)
+        if self.is_read_model:
+            before = clone(states)
+        else:
+            candidates = set(self.source.bookkeeping(lo, hi))
+            before = {b: clone(states[b]) for b in candidates if b in states}
+        self._advance(states, book, lo, hi)
+        rows = []
+        for bucket in sorted(set(before) | set(states), key=str):
+            if not self.is_read_model and bucket not in before and bucket not in candidates:
+                continue
+            old = before.get(bucket, self.folder.initial_state())
+            new = states.get(bucket, self.folder.initial_state())
+            changes = diff_states(old, new)
+            if changes:
+                rows.append(
+                    {
+                        "stream": bucket,
+                        "added": sum(c.op == "add" for c in changes),
+                        "removed": sum(c.op == "remove" for c in changes),
+                        "changed": sum(c.op == "change" for c in changes),
+                        "changes": [c.to_dict() for c in changes],
+                    }
+                )
+        return pd.DataFrame(rows, columns=["stream", "added", "removed", "changed", "changes"])
+
+    # -- history walks (see tracer.replay.queries, tracer.replay.whatif) -------------------
+    def history(self, stream: str | None, path: str) -> pd.DataFrame:
+        from tracer.replay.queries import history
+
+        return history(self, stream, path)
+
+    def blame(self, stream: str | None = None, at: Any = "end") -> pd.DataFrame:
+        from tracer.replay.queries import blame
+
+        return blame(self, stream, at)
+
+    def find(
+        self,
+        where: str | Callable[..., Any],
+        stream: str | None = None,
+        start: Any = None,
+        backward: bool = False,
+    ) -> Match | None:
+        from tracer.replay.queries import find
+
+        return find(self, where, stream, start, backward)
+
+    def check(
+        self, invariants: list[str | Callable[..., Any]] | str, stream: str | None = None
+    ) -> pd.DataFrame:
+        from tracer.replay.queries import check
+
+        return check(self, invariants, stream)
+
+    def whatif(
+        self,
+        skip: Iterable[int] = (),
+        edit: dict[int, Any] | None = None,
+        insert: list[tuple[int, dict[str, Any]]] | None = None,
+        stream: str | None = None,
+    ) -> WhatIfResult:
+        from tracer.replay.whatif import whatif
+
+        return whatif(self, skip, edit, insert, stream)
+
+
+def states_frame(results: list[StateResult]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [
+            {
+                "stream": r.stream,
+                "position": r.position,
+                "version": r.version,
+                "time": r.time,
+                "state": r.state,
+            }
+            for r in results
+        ],
+        columns=STATE_COLUMNS,
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    for column in ("position", "version"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
