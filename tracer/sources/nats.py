@@ -16,6 +16,7 @@ override it. A message that cannot be decoded is rejected with its sequence and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ import pyarrow as pa
 
 from tracer.errors import SourceError
 from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
-from tracer.sources.nats_preset import json_preset, proto_preset
+from tracer.sources.presets import json_preset, proto_preset
 from tracer.sources.protobuf import DecodeFailure, Decoder
 
 CONNECT_TIMEOUT = 3.0  # seconds until an unreachable server is reported
@@ -89,7 +90,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         preset = proto_preset(decoder, options.get("subject_pattern"))
         json_columns = decoder.json_columns | {"nats_headers"}
     label = reader.label
-    cursor = (label, str(reader.last_seq)) if reader.last_seq else None
+    cursor = (reader.cursor_key, str(reader.last_seq)) if reader.last_seq else None
     return [
         Staged(
             table,
@@ -107,7 +108,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
 def _resume_point(
     con: duckdb.DuckDBPyConnection, tgt: Target, options: dict[str, Any]
 ) -> tuple[str, Any]:
-    """Where to start: ``("seq", n)``, ``("time", datetime)`` or ``("all", None)``."""
+    """Where to start: ``("seq", n)``, ``("time", datetime)``, or ``("cursor", saved cursors)``."""
     if options.get("from_seq") is not None:
         seq = int(options["from_seq"])
         if seq < 1:
@@ -115,17 +116,15 @@ def _resume_point(
         return "seq", seq
     if options.get("since") is not None:
         return "time", parse_since(options["since"], options.get("tz"))
-    if tgt.stream:
-        row = con.execute(
-            "SELECT cursor FROM cursors WHERE source = ?", [cursor_key(tgt)]
-        ).fetchone()
-        if row and row[0]:
-            return "seq", int(row[0]) + 1
-    return "all", None
+    saved = con.execute(
+        "SELECT source, cursor FROM cursors WHERE starts_with(source, ?)", [tgt.label + "/"]
+    ).fetchall()
+    return "cursor", {key: int(value) for key, value in saved if value}
 
 
-def cursor_key(tgt: Target) -> str:
-    key = f"{tgt.label}/{tgt.stream}"
+def cursor_key(tgt: Target, stream: str) -> str:
+    """Where a load of ``stream`` (with its subject filter) remembers its last sequence."""
+    key = f"{tgt.label}/{stream}"
     return f"{key}?subject={tgt.subject}" if tgt.subject else key
 
 
@@ -172,6 +171,7 @@ class _Reader:
         self.rows_read = 0
         self.last_seq = 0
         self.label = f"{tgt.label}/{tgt.stream or ''}"
+        self.cursor_key = cursor_key(tgt, tgt.stream or "")
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
         self._stop = threading.Event()
 
@@ -189,10 +189,8 @@ class _Reader:
         finally:
             self._stop.set()
             while thread.is_alive():  # unblock a producer waiting on a full queue
-                try:
+                with contextlib.suppress(queue.Empty):
                     self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    pass
             thread.join()
 
     def _put(self, item: Any) -> None:
@@ -226,24 +224,33 @@ class _Reader:
                     self.tgt.url,
                     connect_timeout=CONNECT_TIMEOUT,
                     allow_reconnect=False,
-                    max_reconnect_attempts=0,
+                    max_reconnect_attempts=1,  # 0 would mean "retry forever" in nats-py
+                    reconnect_time_wait=0.2,
                     error_cb=quiet,
                 ),
                 CONNECT_TIMEOUT + 1,
             )
-        except Exception as exc:
-            detail = str(exc) or type(exc).__name__
+        except TimeoutError:
+            raise SourceError(
+                f"cannot connect to NATS at {self.tgt.label}: no answer within {CONNECT_TIMEOUT:g}s"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - refused, unknown host, auth, TLS, ...
+            detail = str(exc).replace("nats: ", "", 1) or type(exc).__name__
             raise SourceError(f"cannot connect to NATS at {self.tgt.label}: {detail}") from None
         try:
             js = nc.jetstream(timeout=CONNECT_TIMEOUT)
             stream = self.tgt.stream or await _only_stream(js, self.tgt.label)
             self.label = f"{self.tgt.label}/{stream}"
+            self.cursor_key = cursor_key(self.tgt, stream)
             try:
                 info = await js.stream_info(stream)
             except NotFoundError:
                 raise SourceError(f"no JetStream stream '{stream}' at {self.tgt.label}") from None
             last = info.state.last_seq
             kind, value = self.start
+            if kind == "cursor":
+                saved = value.get(self.cursor_key)
+                kind, value = ("seq", saved + 1) if saved else ("all", None)
             if last == 0 or (kind == "seq" and value > last):
                 return
             config = api.ConsumerConfig(
@@ -270,10 +277,8 @@ class _Reader:
                     await self._drain(sub, last)
                 await sub.unsubscribe()
             finally:
-                try:
+                with contextlib.suppress(Exception):  # else the server drops it when inactive
                     await js.delete_consumer(stream, consumer.name)
-                except Exception:
-                    pass
         finally:
             await nc.close()
 
