@@ -37,7 +37,8 @@ class Condition:
                 self._code = compile(text, "<condition>", "eval")
             except SyntaxError as exc:
                 raise ConditionError(
-                    f"condition {where!r} does not parse: {exc.msg} (column {exc.offset})"
+                    f"condition {where!r} does not parse: {exc.msg}"
+                    + (f" (column {exc.offset})" if exc.offset else "")
                 ) from exc
             self._func: Callable[..., Any] | None = None
         elif callable(where):
