@@ -112,7 +112,7 @@ def history(replay: Replay, stream: str | None, path: str) -> pd.DataFrame:
     walk_stream, bucket = _scope(replay, stream)
     segments = parse_path(path)
     walk = _Walk(replay, walk_stream, 0, replay.source.max_position())
-    previous = get(walk.view(bucket), segments) if bucket in walk.states else MISSING
+    previous = get(walk.view(bucket), segments)  # the initial state's value is no change
     rows: list[dict[str, Any]] = []
     for event, touched in walk:
         if touched is SKIPPED or (bucket is not None and touched != bucket):

@@ -181,11 +181,21 @@ class EventSource:
         yield from table.to_batches(BATCH_ROWS)
 
     def _read(self, query: str) -> Iterator[pa.RecordBatch]:
+        # A streaming read gets a cursor of its own: a walk that stops early (find) or a handler
+        # that raises leaves the result open, and an open result blocks its connection.
+        with self.store.lock:
+            cursor = self.store.con.cursor()
         try:
-            reader = self.con.sql(query).to_arrow_reader(BATCH_ROWS)
-        except duckdb.Error as exc:
-            raise TracerError(f"cannot read events: {str(exc).splitlines()[0]}") from exc
-        yield from reader
+            try:
+                reader = cursor.sql(query).to_arrow_reader(BATCH_ROWS)
+            except duckdb.Error as exc:
+                raise TracerError(f"cannot read events: {str(exc).splitlines()[0]}") from exc
+            try:
+                yield from reader
+            finally:
+                reader.close()
+        finally:
+            cursor.close()
 
     def bookkeeping(self, lo: int, hi: int, stream: str | None = None) -> Bookkeeping:
         """The last event (position, version, time) of every stream within ``(lo, hi]``."""
