@@ -22,6 +22,7 @@ from tracer.store import compile_condition
 #: ``type:X stream:Y category:Z`` prefixes of a filter expression (``*`` is a wildcard).
 _PREFIX = re.compile(r"^\s*(?P<key>type|stream|category|cat):(?P<value>\"[^\"]*\"|\S+)")
 _PATH_START = re.compile(r"^\s*(data|meta)[.\[]")
+_OPERATOR_VALUE = re.compile(r"^.*?(==|!=|<=|>=|=|<|>|~)\s*(?P<value>.*)$")
 
 ROW_COLUMNS = "position, strftime(time, '%Y-%m-%d %H:%M:%S.%g'), stream, type, version, data"
 
@@ -102,7 +103,8 @@ def parse_filter(text: str) -> EventFilter:
         part = EventFilter(sql, (), rest)
     elif _PATH_START.match(rest):
         condition, params = compile_condition(rest)
-        if condition == rest:
+        operator = _OPERATOR_VALUE.match(rest)
+        if condition == rest or operator is None or operator["value"][:1] in tuple("<>=!~"):
             raise TracerError(
                 f"bad condition {rest!r}: write data.PATH OP VALUE with OP one of "
                 "= != < <= > >= ~, e.g. data.amount > 100"

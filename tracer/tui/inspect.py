@@ -39,7 +39,8 @@ def load_detail(cur: duckdb.DuckDBPyConnection, replay: Any, position: int) -> D
         detail.error = "no replay engine"
         return detail
     try:
-        result = replay.state(event["stream"], at=position)
+        owner = None if replay.is_read_model else event["stream"]
+        result = replay.state(owner, at=position)
         diff = replay.event_change(position)
     except TracerError as exc:
         detail.error = str(exc)
@@ -78,8 +79,9 @@ def next_hit(
     if found is not None:
         hits.append(Hit(found, "type " + ", ".join(types)))
     for condition in session.state_conditions:
+        # find() looks strictly after ``start`` forward, at or before it backward
         if forward:
-            match = replay.find(condition, stream=stream, start=position + 1)
+            match = replay.find(condition, stream=stream, start=position)
         elif position > 1:
             match = replay.find(condition, stream=stream, start=position - 1, backward=True)
         else:
@@ -94,14 +96,14 @@ def next_hit(
 def blame_position(replay: Any, stream: str, at: int, path: Any) -> tuple[int, str] | None:
     """The event that last set ``path`` in the state of ``stream`` at ``at`` (or a parent of it,
     for a container path): its position and a description."""
-    frame = replay.blame(stream, at=at)
+    frame = replay.blame(None if replay.is_read_model else stream, at=at)
     if frame.empty:
         return None
     wanted = as_path(path)
     best: tuple[int, str] | None = None
     for row in frame.itertuples(index=False):
         leaf = as_path(row.path)
-        if leaf == wanted or leaf[: len(wanted)] == wanted:
+        if row.position is not None and (leaf == wanted or leaf[: len(wanted)] == wanted):
             position = int(row.position)
             if best is None or position > best[0]:
                 best = (position, f"{row.type} set {row.path}")

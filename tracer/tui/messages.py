@@ -82,3 +82,11 @@ class FollowReport(Message):
     def __init__(self, report: Any) -> None:
         super().__init__()
         self.report = report
+
+
+class DetailShown(Message):
+    """The state and change panels now show ``position`` (tests and benchmarks wait on it)."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__()
+        self.position = position

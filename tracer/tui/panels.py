@@ -116,8 +116,11 @@ class StatePanel(Vertical):
             else:
                 node.add_leaf(label, data=child_path)
 
+    def _part(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def _label(self, key: str | int, value: Any, path: Path) -> Text:
-        get = self.get_component_rich_style
+        get = self._part
         key_text = f"[{key}]" if isinstance(key, int) else str(key)
         if isinstance(value, dict):
             shown, style = f"{{{len(value)}}}" if value else "{}", Style(dim=True)
@@ -131,8 +134,9 @@ class StatePanel(Vertical):
             shown, style = short_json(value), get("state--number")
         label = Text.assemble((key_text, get("state--key")), ": ", (shown, style))
         if path in self.changed:
-            label.stylize(get("state--changed"))
-            label.append(" ◀", get("state--changed"))
+            full = self.get_component_rich_style("state--changed")
+            label.stylize(Style(bgcolor=full.bgcolor, bold=True))
+            label.append(" ◀", Style(color=full.bgcolor, bold=True))
         return label
 
     def _restore_cursor(self, tree: StateTree, path: Path) -> None:
@@ -171,13 +175,13 @@ class ChangePanel(VerticalScroll):
             body.update("")
             return
         self.border_title = f"Event #{event['position']} · {event['type']}"
-        body.update(self._render(event, changes))
+        body.update(self._body(event, changes))
 
     def show_message(self, text: str) -> None:
         self.query_one("#change-body", Static).update(text)
 
-    def _render(self, event: dict[str, Any], changes: list[Any] | None) -> RenderableType:
-        get = self.get_component_rich_style
+    def _body(self, event: dict[str, Any], changes: list[Any] | None) -> RenderableType:
+        get = self._part
         heading, dim = get("change--heading"), get("change--dim")
         parts: list[RenderableType] = []
         time = event["time"]
@@ -209,8 +213,11 @@ class ChangePanel(VerticalScroll):
                 parts.append(Text.assemble((f"{name}: ", dim), str(value)))
         return Group(*parts)
 
+    def _part(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def _change_line(self, change: Any) -> Text:
-        get = self.get_component_rich_style
+        get = self._part
         path = show_path(as_path(change.path))
         if change.op == "add":
             return Text.assemble(("  + ", get("change--add")), path, " = ", short_json(change.new))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -60,9 +61,12 @@ class TimeStrip(Widget):
             return None
         return min(int(fraction * width), width - 1)
 
+    def _part(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def render(self) -> Text:
         width = self.size.width
-        get = self.get_component_rich_style
+        get = self._part
         hist = self.histogram
         if hist.start is None or width <= 0:
             return Text("no event times", style=get("timestrip--label"))

@@ -207,8 +207,9 @@ class Timeline(ScrollView, can_focus=True):
         self.cursor = self.view.count - 1
 
     def on_click(self, event: events.Click) -> None:
-        if event.y >= 1:
-            self.cursor = round(self.scroll_y) + event.y - 1
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1:
+            self.cursor = round(self.scroll_y) + offset.y - 1
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.view.count + 1)
@@ -285,12 +286,13 @@ class Timeline(ScrollView, can_focus=True):
         return Strip([Segment(set_cell_size(" ".join(cells), width), style)], width)
 
     def _row_strip(self, row: Row, index: int, c: Columns, width: int) -> Strip:
-        get = self.get_component_rich_style
+        get = self._part
         base = self.rich_style
-        if index == self.cursor:
-            base = base + get("timeline--cursor")
+        cursor = index == self.cursor
+        if cursor:
+            base = base + self.get_component_rich_style("timeline--cursor")
         elif self._is_match(row.position):
-            base = base + get("timeline--match")
+            base = base + _background(self.get_component_rich_style("timeline--match"))
         gutter, gutter_style = self._gutter(row)
         time = row.time if c.time >= 23 else row.time[: c.time] if c.time >= 19 else row.time[11:19]
         summary_style = get("timeline--summary")
@@ -305,10 +307,15 @@ class Timeline(ScrollView, can_focus=True):
             Segment(str(row.version).rjust(c.version) + " ", base + get("timeline--version")),
             Segment(set_cell_size(row.summary, c.summary), base + summary_style),
         ]
+        if cursor:  # the theme's cursor colours win over the columns'
+            segments = [Segment(seg.text, seg.style + base) for seg in segments]
         return Strip(segments, width).crop_extend(0, width, base)
 
+    def _part(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
     def _gutter(self, row: Row) -> tuple[str, Style]:
-        get = self.get_component_rich_style
+        get = self._part
         if row.position in self.marks:
             return self.marks[row.position].ljust(2), get("timeline--mark")
         if row.position in self.skipped:
@@ -323,3 +330,8 @@ class Timeline(ScrollView, can_focus=True):
             return False
         i = int(np.searchsorted(matches, position))
         return i < len(matches) and int(matches[i]) == position
+
+
+def _background(style: Style) -> Style:
+    """Only the background and weight of a style (the row highlight keeps column colours)."""
+    return Style(bgcolor=style.bgcolor, bold=style.bold)

@@ -1,0 +1,48 @@
+"""``tracer tui``: open the terminal UI on a store, loading sources into it first if given."""
+
+from __future__ import annotations
+
+import typer
+
+from tracer.cli import app
+from tracer.cli.common import DbOption, open_db
+from tracer.errors import TracerError
+from tracer.store import open as open_store
+
+
+@app.command()
+def tui(
+    sources: list[str] = typer.Argument(
+        None, help="Event logs to load first (into --db, or a temporary store)."
+    ),
+    db: str | None = DbOption,
+    projection: str | None = typer.Option(
+        None, "--projection", help="FILE.py:Name or package.module:Name (default: merge data)."
+    ),
+    follow: bool = typer.Option(
+        False, "--follow", help="Keep loading new events from the sources while the UI is open."
+    ),
+    theme: str | None = typer.Option(None, "--theme", help="A Textual theme, e.g. nord, gruvbox."),
+) -> None:
+    """Step through events like a debugger: state, changes, search, breakpoints, what-if."""
+    from tracer.replay import Replay
+    from tracer.tui import TracerApp
+
+    sources = list(sources or [])
+    if follow and not sources:
+        raise TracerError("--follow needs a source to follow")
+    # sources go into --db when named, else into a temporary (in-memory) store
+    store = (open_store(db) if db else open_store(None)) if sources else open_db(db)
+    try:
+        replay = Replay(store, projection)
+        tui_app = TracerApp(store, replay=replay, sources=sources, follow=follow)
+        if theme is not None:
+            if theme not in tui_app.available_themes:
+                names = ", ".join(sorted(tui_app.available_themes))
+                raise TracerError(f"unknown theme {theme!r}: one of {names}")
+            tui_app.theme = theme
+        tui_app.run()
+    finally:
+        store.close()
+    if tui_app.load_error is not None:
+        raise TracerError(tui_app.load_error)

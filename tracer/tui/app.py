@@ -1,0 +1,532 @@
+"""The tracer terminal UI: a timeline of events with the state, the change and the event beside
+it, and the debugger's keys. The debugger actions live in :mod:`tracer.tui.debugger`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tracer.errors import TracerError
+from tracer.store import Store
+from tracer.tui import messages as msg
+from tracer.tui.commands import ACTIONS, bindings
+from tracer.tui.data import (
+    EventFilter,
+    build_view,
+    matching_positions,
+    parse_filter,
+    rate_histogram,
+    resolve_point,
+    scope_filter,
+    stream_neighbour,
+)
+from tracer.tui.debugger import DebuggerActions
+from tracer.tui.inspect import Detail, load_detail
+from tracer.tui.panels import ChangePanel, StatePanel
+from tracer.tui.prompt import PromptBar
+from tracer.tui.screens import HelpScreen, LoadScreen
+from tracer.tui.session import Session
+from tracer.tui.streams import StreamsPanel
+from tracer.tui.strip import TimeStrip, parse_row_time
+from tracer.tui.timeline import Timeline
+
+NARROW = 110  # below this width the streams panel starts hidden
+
+
+class TracerApp(DebuggerActions, App[None]):
+    """Step through an event log like a debugger steps through code."""
+
+    CSS_PATH = "tracer.tcss"
+    TITLE = "tracer"
+    BINDINGS = bindings()
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        replay: Any = None,
+        sources: Iterable[str] = (),
+        follow: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.replay = replay
+        self.sources = list(sources)
+        self.follow = follow
+        self.source_name = name or (", ".join(self.sources) or store.path or "memory")
+        self.session = Session()
+        self.scope = EventFilter()
+        self.filter = EventFilter()
+        self.search = EventFilter()
+        self.matches: Any = None
+        self.detail: Detail | None = None
+        self.load_error: str | None = None
+        self.playing = False
+        self.total_events = 0
+        self.ready = False  # the first view is on screen
+        self._detail_busy = False
+        self._detail_next: int | None = None
+        self._stop = threading.Event()
+        self._play_timer: Any = None
+        self._play_stop_at: int | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status")
+        yield TimeStrip(id="strip")
+        with Horizontal(id="body"):
+            yield StreamsPanel(self.store, id="streams")
+            with Vertical(id="main"):
+                yield Timeline(self.store, id="timeline")
+                with Horizontal(id="details"):
+                    yield StatePanel(id="state")
+                    yield ChangePanel(id="change")
+        yield PromptBar(id="prompt")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    @property
+    def state_panel(self) -> StatePanel:
+        return self.query_one(StatePanel)
+
+    @property
+    def prompt(self) -> PromptBar:
+        return self.query_one(PromptBar)
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt").display = False
+        self.query_one("#streams").display = self.size.width >= NARROW
+        self.query_one("#timeline").border_title = "Events"
+        self.query_one("#state").border_title = "State"
+        self.query_one("#change").border_title = "Event"
+        self.timeline.focus()
+        if self.sources:
+            self.push_screen(LoadScreen(self.sources))
+            self._load_sources()
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        self._build_view(EventFilter(), None, "start")
+        self._histogram(EventFilter())
+        self.query_one(StreamsPanel).reload()
+        if self.follow:
+            self._follow()
+        self.update_status()
+
+    # -- loading ------------------------------------------------------------------------------
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_sources(self) -> None:
+        def progress(stage: str, done: int, total: int | None) -> None:
+            self.post_message(msg.LoadProgress(stage, done, total))
+
+        try:
+            self.store.load(*self.sources, progress=progress)
+        except TracerError as exc:
+            self.post_message(msg.Failed("load", str(exc)))
+            return
+        self.post_message(msg.LoadProgress("done", 1, 1))
+
+    def on_load_progress(self, message: msg.LoadProgress) -> None:
+        screen = self.screen
+        if message.stage == "done":
+            if isinstance(screen, LoadScreen):
+                self.pop_screen()
+            self._start()
+        elif isinstance(screen, LoadScreen):
+            screen.progress(message.stage, message.done, message.total)
+
+    # -- the view -----------------------------------------------------------------------------
+    @work(thread=True, group="view", exclusive=True, exit_on_error=False)
+    def _build_view(self, flt: EventFilter, position: int | None, origin: str) -> None:
+        cur = self.store.cursor()
+        try:
+            view = build_view(cur, flt)
+            if origin == "start":
+                (self.total_events,) = cur.execute("SELECT count(*) FROM events").fetchone()
+        except TracerError as exc:
+            self.post_message(msg.Failed(origin, str(exc)))
+            return
+        finally:
+            cur.close()
+        if not get_current_worker().is_cancelled:
+            self.post_message(msg.ViewReady(view, position, origin))
+
+    @work(thread=True, group="follow-view", exclusive=True, exit_on_error=False)
+    def _recount(self, flt: EventFilter) -> None:
+        cur = self.store.cursor()
+        try:
+            view = build_view(cur, flt)
+            (self.total_events,) = cur.execute("SELECT count(*) FROM events").fetchone()
+        finally:
+            cur.close()
+        self.post_message(msg.ViewReady(view, None, "follow"))
+
+    def on_view_ready(self, message: msg.ViewReady) -> None:
+        if message.view.filter != self.view_filter():
+            return  # the filter changed while this view was counted
+        timeline = self.timeline
+        if message.origin == "follow":
+            timeline.grow(message.view)
+        else:
+            timeline.set_view(message.view, message.position)
+        if message.origin == "filter":
+            self.prompt.close()
+            timeline.focus()
+        if message.origin in ("filter", "scope"):
+            self._histogram(message.view.filter)
+            if message.view.count == 0:
+                self.state_panel.show_message("no event matches this view")
+                self.query_one(ChangePanel).show(None, None)
+        self.ready = True
+        self.update_status()
+
+    def view_filter(self) -> EventFilter:
+        return self.scope.and_(self.filter)
+
+    def apply_view(self, origin: str, position: int | None = None) -> None:
+        self._build_view(self.view_filter(), position, origin)
+
+    @work(thread=True, group="histogram", exclusive=True, exit_on_error=False)
+    def _histogram(self, flt: EventFilter) -> None:
+        cur = self.store.cursor()
+        try:
+            histogram = rate_histogram(cur, flt)
+        finally:
+            cur.close()
+        self.post_message(msg.HistogramReady(histogram))
+
+    def on_histogram_ready(self, message: msg.HistogramReady) -> None:
+        self.query_one(TimeStrip).set_histogram(message.histogram)
+
+    @on(StreamsPanel.ScopeChosen)
+    def _scope_chosen(self, message: StreamsPanel.ScopeChosen) -> None:
+        if message.kind == "stream":
+            self.scope = scope_filter(stream=message.name)
+        elif message.kind == "category":
+            self.scope = scope_filter(category=message.name)
+        else:
+            self.scope = EventFilter()
+        self.apply_view("scope")
+        self.timeline.focus()
+
+    # -- the cursor and the panels ------------------------------------------------------------
+    def on_timeline_cursor_moved(self, message: Timeline.CursorMoved) -> None:
+        position = message.position
+        row = self.timeline.row(message.row)
+        if row is not None:
+            self.query_one(TimeStrip).set_cursor(parse_row_time(row.time))
+        if position is not None:
+            self._request_detail(position)
+        self._play_check(position)
+        self.update_status()
+
+    def _request_detail(self, position: int) -> None:
+        """At most one detail worker runs; the latest request waits for it (holding a key
+        down does not pile up threads) and results for an old position are dropped."""
+        if self._detail_busy:
+            self._detail_next = position
+            return
+        self._detail_busy = True
+        self._load_detail(position)
+
+    @work(thread=True, group="detail", exit_on_error=False)
+    def _load_detail(self, position: int) -> None:
+        cur = self.store.cursor()
+        try:
+            detail = load_detail(cur, self.replay, position)
+        finally:
+            cur.close()
+        self.post_message(msg.DetailReady(detail))
+
+    def on_detail_ready(self, message: msg.DetailReady) -> None:
+        self._detail_done()
+        detail: Detail = message.detail
+        if detail.position != self.timeline.position:
+            return  # the cursor moved on
+        self.show_detail(detail)
+
+    def _detail_done(self) -> None:
+        self._detail_busy = False
+        pending, self._detail_next = self._detail_next, None
+        if pending is not None:
+            self._request_detail(pending)
+
+    def show_detail(self, detail: Detail) -> None:
+        self.detail = detail
+        change = self.query_one(ChangePanel)
+        change.show(detail.event, detail.changes if detail.error is None else [])
+        if detail.event is not None:
+            self.query_one(TimeStrip).set_cursor(detail.event["time"])
+        if detail.error is not None:
+            self.state_panel.border_title = "State · error"
+            self.state_panel.show_message(detail.error, error=True)
+        else:
+            paths = [c.path for c in detail.changes]
+            self.state_panel.show_state(detail.title, detail.state, paths)
+        self.post_message(msg.DetailShown(detail.position))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Unexpected worker errors land here, in one place; the app keeps running."""
+        worker = event.worker
+        if event.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        text = str(error) if isinstance(error, TracerError) else f"{type(error).__name__}: {error}"
+        if worker.group == "detail":
+            self._detail_done()
+            self.state_panel.show_message(text, error=True)
+        elif worker.group == "load":
+            self.on_failed(msg.Failed("load", text))
+        else:
+            self.notify(text, title=worker.group, severity="error", timeout=8)
+
+    def on_failed(self, message: msg.Failed) -> None:
+        if message.where == "load":
+            self.load_error = message.message
+            self.exit(return_code=2)
+            return
+        if self.prompt.display and message.where in ("filter", "search", "goto", "break", "export"):
+            self.prompt.show_error(message.message)
+        else:
+            self.notify(message.message, severity="error", timeout=8)
+        self.bell()
+
+    # -- moving -------------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        self.timeline.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        if direction > 0:
+            self.timeline.action_page_down()
+        else:
+            self.timeline.action_page_up()
+
+    def action_first(self) -> None:
+        self.timeline.action_first()
+
+    def action_last(self) -> None:
+        self.timeline.action_last()
+
+    def cursor_stream(self) -> str | None:
+        row = self.timeline.row(self.timeline.cursor)
+        if row is not None:
+            return row.stream
+        if self.detail is not None and self.detail.event is not None:
+            return self.detail.event["stream"]
+        return None
+
+    def action_stream_step(self, direction: int) -> None:
+        position, stream = self.timeline.position, self.cursor_stream()
+        if position is None or stream is None:
+            return
+        self._neighbour(stream, position, direction > 0)
+
+    @work(thread=True, group="jump", exclusive=True, exit_on_error=False)
+    def _neighbour(self, stream: str, position: int, forward: bool) -> None:
+        cur = self.store.cursor()
+        try:
+            found = stream_neighbour(cur, stream, position, forward)
+        finally:
+            cur.close()
+        word = "next" if forward else "previous"
+        self.post_message(msg.Jump(found, missing=f"no {word} event in {stream}"))
+
+    def on_jump(self, message: msg.Jump) -> None:
+        if message.position is None:
+            self.notify(message.missing or "nothing found", timeout=4)
+            self.prompt.close()
+            return
+        if self.prompt.mode == "goto":
+            self.prompt.close()
+            self.timeline.focus()
+        if not self.timeline.view.contains(message.position) and not self.view_filter().empty:
+            self.scope, self.filter = EventFilter(), EventFilter()
+            self.notify(f"#{message.position} was hidden by the filter: showing every event")
+            self.apply_view("scope", message.position)
+        else:
+            self.timeline.go_to_position(message.position)
+        if message.reason:
+            self.notify(message.reason, timeout=4)
+
+    # -- prompts: search, filter, go to, breakpoints, export ---------------------------------
+    def action_prompt(self, mode: str) -> None:
+        self.stop_playing()
+        preset = {"filter": self.filter.label, "search": self.search.label}.get(mode, "")
+        if mode == "export":
+            preset = self.default_export_name()
+        self.prompt.open(mode, preset)
+
+    @on(PromptBar.Closed)
+    def _prompt_closed(self) -> None:
+        self.timeline.focus()
+
+    @on(PromptBar.Submitted)
+    def _prompt_submitted(self, message: PromptBar.Submitted) -> None:
+        mode, value = message.mode, message.value
+        try:
+            if mode == "filter":
+                self.filter = parse_filter(value) if value else EventFilter()
+                self.apply_view("filter")
+            elif mode == "search":
+                self.search = parse_filter(value)
+                self._search(self.view_filter().and_(self.search), self.search.label)
+            elif mode == "goto":
+                self._goto(value)
+            else:
+                self.submit_debugger_prompt(mode, value)
+        except TracerError as exc:
+            self.prompt.show_error(str(exc))
+
+    @work(thread=True, group="search", exclusive=True, exit_on_error=False)
+    def _search(self, flt: EventFilter, label: str) -> None:
+        cur = self.store.cursor()
+        try:
+            matches = matching_positions(cur, flt)
+        except TracerError as exc:
+            self.post_message(msg.Failed("search", str(exc)))
+            return
+        finally:
+            cur.close()
+        self.post_message(msg.SearchReady(label, matches))
+
+    def on_search_ready(self, message: msg.SearchReady) -> None:
+        self.matches = message.matches
+        self.timeline.matches = message.matches
+        self.timeline.refresh()
+        if len(message.matches) == 0:
+            self.prompt.show_error(f"no event matches {message.label!r}")
+            return
+        self.prompt.close()
+        self.timeline.focus()
+        self.action_match(0)
+
+    def action_match(self, direction: int) -> None:
+        """Jump to the next (1), previous (-1) or nearest following (0) search match."""
+        import numpy as np
+
+        matches = self.matches
+        position = self.timeline.position
+        if matches is None or len(matches) == 0 or position is None:
+            self.notify("no search: press / to search", timeout=3)
+            return
+        if direction >= 0:
+            side = "left" if direction == 0 else "right"
+            index = int(np.searchsorted(matches, position, side=side))
+            if index >= len(matches):
+                index = 0
+                self.notify("search wrapped to the first match", timeout=2)
+        else:
+            index = int(np.searchsorted(matches, position, side="left")) - 1
+            if index < 0:
+                index = len(matches) - 1
+                self.notify("search wrapped to the last match", timeout=2)
+        self.timeline.go_to_position(int(matches[index]))
+
+    def action_clear_filter(self) -> None:
+        if self.filter.empty:
+            return
+        self.filter = EventFilter()
+        self.apply_view("scope")
+
+    @work(thread=True, group="jump", exclusive=True, exit_on_error=False)
+    def _goto(self, text: str) -> None:
+        cur = self.store.cursor()
+        try:
+            position = resolve_point(cur, text, self.timeline.position or 1, self.cursor_stream())
+        except TracerError as exc:
+            self.post_message(msg.Failed("goto", str(exc)))
+            return
+        finally:
+            cur.close()
+        self.post_message(msg.Jump(position))
+
+    # -- panels, help, palette ----------------------------------------------------------------
+    def action_toggle_streams(self) -> None:
+        panel = self.query_one(StreamsPanel)
+        panel.display = not panel.display
+        if panel.display:
+            panel.query_one("#streams-filter").focus()
+        else:
+            self.timeline.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for action in ACTIONS:
+            if action.action == "command_palette":
+                continue
+            yield SystemCommand(
+                f"{action.label}  ({action.display})",
+                action.help,
+                partial(self.run_action, action.action),
+            )
+        yield from super().get_system_commands(screen)
+
+    def update_status(self) -> None:
+        if not self.is_mounted:
+            return
+        parts = [f"[b]tracer[/] {self.source_name}"]
+        timeline = self.timeline
+        view = timeline.view
+        total = max(self.total_events, view.count)
+        if self.view_filter().empty:
+            parts.append(f"{total:,} events")
+        else:
+            parts.append(f"{view.count:,} of {total:,} · [b]{_escape(self.view_filter().label)}[/]")
+        position = timeline.position
+        if position is not None:
+            parts.append(f"#{position}")
+        if self.matches is not None and len(self.matches):
+            parts.append(f"/{_escape(self.search.label)} ({len(self.matches):,})")
+        parts.extend(self.debugger_status())
+        if self.follow:
+            parts.append("following")
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    # -- follow mode --------------------------------------------------------------------------
+    @work(thread=True, group="follow", exit_on_error=False)
+    def _follow(self) -> None:
+        try:
+            from tracer.follow import follow
+        except ImportError:
+            self.post_message(msg.Failed("follow", "follow mode is not available"))
+            return
+
+        def report(result: Any) -> None:
+            self.post_message(msg.FollowReport(result))
+
+        follow(
+            self.store, self.sources, options={}, interval=0.5, stop=self._stop, on_report=report
+        )
+
+    def on_follow_report(self, message: msg.FollowReport) -> None:
+        self._recount(self.view_filter())
+        self.query_one(StreamsPanel).reload()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def default_export_name(self) -> str:
+        stream = self.cursor_stream() or "state"
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stream)
+        return str(Path(f"{safe}-{self.timeline.position or 0}.json"))
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
