@@ -191,6 +191,8 @@ def _ingest(
     con: duckdb.DuckDBPyConnection, st: Staged, user_map: dict[str, str], load_id: int, zone: str
 ) -> SourceReport:
     part = SourceReport(source=st.source, format=st.format, rows_read=st.rows_read)
+    if st.rows_read == 0:
+        return part  # an empty file or table: nothing to map
     _reject_rows(con, load_id, st.source, [(r.row, r.raw, r.reason) for r in st.rejections])
     part.rejected += len(st.rejections)
 
@@ -285,7 +287,8 @@ def _resolve(
             raise MappingError(
                 f"cannot map {name} from {resolved.spec} in {st.source}: {message}"
             ) from exc
-    if "stream" not in fields or "type" not in fields:
+    if ("stream" not in fields or "type" not in fields) and visible:
+        # (No columns at all: every row is invalid, and is rejected with its own reason.)
         missing = [f for f in ("stream", "type") if f not in fields]
         cols = ", ".join(list(visible)[:20]) or "none"
         raise MappingError(
@@ -310,14 +313,14 @@ def _candidates(
     stream = f"NULLIF(trim(CAST({raw('stream')} AS VARCHAR)), '')"
     etype = f"NULLIF(trim(CAST({raw('type')} AS VARCHAR)), '')"
     event_id = f"NULLIF(trim(CAST({raw('event_id')} AS VARCHAR)), '')"
-    version_raw = f"CAST({raw('version')} AS VARCHAR)"
+    version_raw = f"NULLIF(trim(CAST({raw('version')} AS VARCHAR)), '')"
     data = (
         _json_expr(con, st, fields.get("data"))
         if "data" in fields
         else _rest_as_json(visible, fields)
     )
     meta = _json_expr(con, st, fields.get("meta")) if "meta" in fields else "NULL"
-    time_raw = f"CAST({raw('time')} AS VARCHAR)"
+    time_raw = f"NULLIF(trim(CAST({raw('time')} AS VARCHAR)), '')"
     time_expr = _time_expr(con, st, fields.get("time"))
     row = st.row_expr or "NULL"
     order = (
@@ -347,18 +350,18 @@ def _candidates(
                 WHEN _meta_bad THEN 'meta is not valid JSON'
                 WHEN {"_order IS NULL" if "position" in fields else "false"} THEN 'position is not an integer'
             END AS _reason
-        FROM (
+        FROM (SELECT *, {links} AS _links FROM (
             SELECT {row} AS _row, {order} AS _order, {st.invalid or "false"} AS _invalid{extra},
                 {stream} AS _stream, {etype} AS _type, {event_id} AS _event_id,
-                {version_raw} AS _version_raw, TRY_CAST({version_raw} AS BIGINT) AS version,
+                {version_raw} AS _version_raw, {_version_expr(con, st, fields.get("version"), version_raw)} AS version,
                 {time_raw} AS _time_raw, {time_expr} AS time,
                 {data} AS data, {meta} AS meta,
                 {_flag_bad(fields.get("data"), data)} AS _data_bad, {_flag_bad(fields.get("meta"), meta)} AS _meta_bad,
                 {f"coalesce(({excluded}), false)" if excluded else "false"} AS _excluded,
-                {links} AS _links, {category_in} AS _category,
+                {category_in} AS _category,
                 {corr_in} AS _correlation, {caus_in} AS _causation
             FROM "{st.table}" s
-        )"""
+        ))"""
     )
     if st.row_expr is None:
         # Rows keep the order they were read in: the candidate's rowid numbers them.
@@ -385,9 +388,10 @@ def _json_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
     kind = _type_of(con, st, resolved.sql)
     x = resolved.sql
     if kind == "JSON":
-        # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once.
-        return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND json_valid({x} ->> '$')
-                        AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[') THEN json({x} ->> '$') ELSE {x} END"""
+        # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once;
+        # one that looks like JSON text but does not parse is invalid (NULL: the row is rejected).
+        return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
+                        THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END ELSE {x} END"""
     if kind == "BLOB":
         x = f"TRY(decode({x}))"
         kind = "VARCHAR"
@@ -404,6 +408,20 @@ def _rest_as_json(visible: dict[str, str], fields: dict[str, Resolved]) -> str:
         return "NULL"
     members = ", ".join(f"{quote(c)} := {quote(c)}" for c in rest)
     return f"json_merge_patch('{{}}', to_json(struct_pack({members})))"
+
+
+def _version_expr(
+    con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None, text: str
+) -> str:
+    """A BIGINT version: integer columns as they are, text only when it is a whole number."""
+    if resolved is None:
+        return "CAST(NULL AS BIGINT)"
+    kind = _type_of(con, st, resolved.sql)
+    if kind.endswith("INT") and "HUGE" not in kind:
+        return f"TRY_CAST({resolved.sql} AS BIGINT)"
+    # TRY_CAST('1.5' AS BIGINT) rounds to 2: accept a number only when it is whole.
+    whole = f"TRY_CAST({text} AS BIGINT)"
+    return f"CASE WHEN TRY_CAST({text} AS DOUBLE) = {whole} THEN {whole} END"
 
 
 def _time_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None) -> str:
@@ -432,7 +450,7 @@ def _epoch(x: str) -> str:
         f"CASE WHEN abs({x}) < 1e11 THEN {x} * 1e6 WHEN abs({x}) < 1e14 THEN {x} * 1e3 "
         f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1e3 END"
     )
-    return f"CAST(make_timestamp(CAST({micros} AS BIGINT)) AS TIMESTAMPTZ)"
+    return f"timezone('UTC', make_timestamp(CAST({micros} AS BIGINT)))"
 
 
 def _category(fields: dict[str, Resolved]) -> tuple[str, str]:
@@ -462,7 +480,7 @@ def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str, str, str]:
         return inner["correlation_id"], inner["causation_id"], "NULL", "_correlation", "_causation"
     keys = [k for name in META_KEYS for k in META_KEYS[name]]
     paths = ", ".join(sql_string("$." + _json_key(k)) for k in keys)
-    links = f"TRY(json_extract_string({fields['meta'].sql}, [{paths}]))"
+    links = f"TRY(json_extract_string(meta, [{paths}]))"
     outer, start = {}, 1
     for name, names in META_KEYS.items():
         items = ", ".join(f"_links[{i}]" for i in range(start, start + len(names)))
@@ -534,10 +552,10 @@ def _deduplicate(
         f"""CREATE OR REPLACE TEMP TABLE _status AS
         SELECT k._row, k._order, k.event_id, k._stream, k.version, CASE
             WHEN e.event_id IS NOT NULL AND {e_content} = k._content THEN 'duplicate'
-            WHEN e.event_id IS NOT NULL THEN 'conflict: event id ' || k.event_id || ' was already loaded from '
+            WHEN e.event_id IS NOT NULL THEN 'conflict: event id ' || k.event_id || ' at ' || {source} || ':' || k._row || ' was already loaded from '
                  || coalesce(e.source, '?') || ':' || coalesce(CAST(e.source_row AS VARCHAR), '?') || ' with different content'
             WHEN k._id_rank > 1 AND k._content = k._id_first_content THEN 'duplicate'
-            WHEN k._id_rank > 1 THEN 'conflict: event id ' || k.event_id || ' already appears at '
+            WHEN k._id_rank > 1 THEN 'conflict: event id ' || k.event_id || ' at ' || {source} || ':' || k._row || ' already appears at '
                  || {source} || ':' || k._id_first_row || ' with different content'
         END AS _status
         FROM (SELECT *, row_number() OVER w AS _id_rank, first_value(_row) OVER w AS _id_first_row,
@@ -551,10 +569,10 @@ def _deduplicate(
             SELECT s._row, s._order, s.event_id, s._stream, s.version, CASE
                 WHEN s._status IS NOT NULL THEN s._status
                 WHEN e.event_id IS NOT NULL THEN 'conflict: stream ' || s._stream || ' version ' || s.version
-                     || ' was already loaded from ' || coalesce(e.source, '?') || ':' || coalesce(CAST(e.source_row AS VARCHAR), '?')
+                     || ' at ' || {source} || ':' || s._row || ' was already loaded from ' || coalesce(e.source, '?') || ':' || coalesce(CAST(e.source_row AS VARCHAR), '?')
                      || ' (event id ' || e.event_id || ') with different content'
                 WHEN s._v_rank > 1 THEN 'conflict: stream ' || s._stream || ' version ' || s.version
-                     || ' already appears at ' || {source} || ':' || s._v_first_row || ' with different content'
+                     || ' at ' || {source} || ':' || s._row || ' already appears at ' || {source} || ':' || s._v_first_row || ' with different content'
             END AS _status
             FROM (SELECT *, row_number() OVER v AS _v_rank, first_value(_row) OVER v AS _v_first_row
                   FROM _status WINDOW v AS (PARTITION BY _stream, version, _status IS NULL ORDER BY _order, _row)) s
