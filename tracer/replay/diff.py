@@ -11,12 +11,14 @@ import copy
 import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-import pandas as pd
 
 from tracer.replay.paths import Segment, join, parse_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Op = Literal["add", "remove", "change"]
 
@@ -57,7 +59,9 @@ class Diff:
         return [c.to_dict() for c in self.changes]
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.to_list(), columns=["path", "op", "old", "new"])
+        from tracer.replay.results import records_frame
+
+        return records_frame(self.to_list(), ["path", "op", "old", "new"])
 
     def apply(self, state: Any) -> Any:
         return apply_changes(state, self.changes)

@@ -17,7 +17,7 @@ from tracer.replay.diff import Diff, clone, diff_states
 from tracer.replay.events import Event, us_to_datetime
 from tracer.replay.fold import INITIAL, SKIPPED, Folder
 from tracer.replay.loader import load_projection
-from tracer.replay.results import Match, StateResult, WhatIfResult
+from tracer.replay.results import Match, StateResult, WhatIfResult, records_frame
 from tracer.replay.source import EventSource
 from tracer.store import Store
 
@@ -264,7 +264,7 @@ class Replay:
                         "changes": [c.to_dict() for c in changes],
                     }
                 )
-        return pd.DataFrame(rows, columns=["stream", "added", "removed", "changed", "changes"])
+        return records_frame(rows, ["stream", "added", "removed", "changed", "changes"])
 
     # -- history walks (see tracer.replay.queries, tracer.replay.whatif) -------------------
     def history(self, stream: str | None, path: str) -> pd.DataFrame:
@@ -308,7 +308,7 @@ class Replay:
 
 
 def states_frame(results: list[StateResult]) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    frame = records_frame(
         [
             {
                 "stream": r.stream,
@@ -319,7 +319,7 @@ def states_frame(results: list[StateResult]) -> pd.DataFrame:
             }
             for r in results
         ],
-        columns=STATE_COLUMNS,
+        STATE_COLUMNS,
     )
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     for column in ("position", "version"):

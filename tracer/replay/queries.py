@@ -17,7 +17,7 @@ from tracer.replay.diff import clone, diff_states
 from tracer.replay.events import Event
 from tracer.replay.fold import INITIAL, SKIPPED
 from tracer.replay.paths import MISSING, ancestors, get, leaves, parse_path
-from tracer.replay.results import Match
+from tracer.replay.results import Match, records_frame
 
 if TYPE_CHECKING:
     from tracer.replay.engine import Replay
@@ -97,7 +97,7 @@ def _event_columns(event: Event) -> dict[str, Any]:
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = records_frame(rows, columns)
     if "time" in frame:
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
     for column in ("position", "version", "events", "until"):

@@ -15,6 +15,22 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+#: Columns that hold JSON values: kept as Python objects (an int stays an int beside floats).
+VALUE_COLUMNS = ("value", "real", "whatif", "state", "old", "new", "changes")
+
+
+def records_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame of dict rows whose JSON-valued columns keep their Python values."""
+    frame = pd.DataFrame(
+        {
+            c: pd.Series([r.get(c) for r in rows], dtype=object if c in VALUE_COLUMNS else None)
+            for c in columns
+        },
+        columns=columns,
+    )
+    return frame
+
+
 def _json_html(value: Any) -> str:
     text = orjson.dumps(
         value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str

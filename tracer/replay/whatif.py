@@ -10,14 +10,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from tracer.errors import TracerError
 from tracer.replay.diff import diff_states
 from tracer.replay.events import Event
 from tracer.replay.fold import INITIAL, SKIPPED
 from tracer.replay.points import parse_point
-from tracer.replay.results import WhatIfResult
+from tracer.replay.results import WhatIfResult, records_frame
 
 if TYPE_CHECKING:
     from tracer.replay.engine import Replay
@@ -85,7 +83,7 @@ def whatif(
                     "whatif": change.new,
                 }
             )
-    differences = pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+    differences = records_frame(rows, DIFFERENCE_COLUMNS)
     changed = set(differences["stream"])
     return WhatIfResult(
         differences,
