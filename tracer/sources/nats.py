@@ -33,7 +33,7 @@ import pyarrow as pa
 from tracer.errors import SourceError
 from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
 from tracer.sources.presets import json_preset, proto_preset
-from tracer.sources.protobuf import DecodeFailure, Decoder
+from tracer.sources.protobuf import DecodeFailure, Decoder, drop_empty_columns
 
 CONNECT_TIMEOUT = 3.0  # seconds until an unreachable server is reported
 FETCH_TIMEOUT = 2.0
@@ -87,8 +87,9 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         preset = json_preset(con, table, options.get("subject_pattern"))
         json_columns = frozenset({"payload", "nats_headers"})
     else:
-        preset = proto_preset(decoder, options.get("subject_pattern"))
-        json_columns = decoder.json_columns | {"nats_headers"}
+        present = drop_empty_columns(con, table, [f.name for f in decoder.arrow_fields])
+        preset = proto_preset(decoder, present, options.get("subject_pattern"))
+        json_columns = (decoder.json_columns & set(present)) | {"nats_headers"}
     label = reader.label
     cursor = (reader.cursor_key, str(reader.last_seq)) if reader.last_seq else None
     return [
@@ -172,6 +173,8 @@ class _Reader:
         self.last_seq = 0
         self.label = f"{tgt.label}/{tgt.stream or ''}"
         self.cursor_key = cursor_key(tgt, tgt.stream or "")
+        moment = start[1] if start[0] == "time" else None
+        self.since_ns = int(moment.timestamp() * 1e6) * 1000 if moment else 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
         self._stop = threading.Event()
 
@@ -234,7 +237,7 @@ class _Reader:
             raise SourceError(
                 f"cannot connect to NATS at {self.tgt.label}: no answer within {CONNECT_TIMEOUT:g}s"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - refused, unknown host, auth, TLS, ...
+        except Exception as exc:
             detail = str(exc).replace("nats: ", "", 1) or type(exc).__name__
             raise SourceError(f"cannot connect to NATS at {self.tgt.label}: {detail}") from None
         try:
@@ -264,7 +267,7 @@ class _Reader:
                 config.opt_start_seq = value
             elif kind == "time":
                 config.deliver_policy = api.DeliverPolicy.BY_START_TIME
-                config.opt_start_time = value.isoformat()
+                config.opt_start_time = value
             consumer = await js.add_consumer(stream, config=config)
             try:
                 sub = await js.pull_subscribe_bind(
@@ -307,6 +310,11 @@ class _Reader:
             if seq > last:
                 done = True
                 break
+            if pending == 0 or seq >= last:
+                done = True
+            if stamp < self.since_ns:  # some servers start a by-time consumer too early
+                self.last_seq = seq
+                continue
             self.rows_read += 1
             self.last_seq = seq
             head = msg.headers
@@ -331,8 +339,6 @@ class _Reader:
             headers.append(orjson.dumps(head).decode() if head else None)
             ids.append(head.get("Nats-Msg-Id") if head else None)
             values.append(value)
-            if pending == 0 or seq >= last:
-                done = True
         if not seqs:
             return None, done
         arrays = [

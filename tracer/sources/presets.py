@@ -336,11 +336,17 @@ def _merge_meta(extra: str | None) -> str:
     )
 
 
-def proto_preset(decoder: Any, pattern: str | None = None) -> dict[str, str]:
-    """The mapping of NATS messages whose payload is a protobuf envelope (columns: its fields)."""
+def proto_preset(
+    decoder: Any, present: Iterable[str], pattern: str | None = None
+) -> dict[str, str]:
+    """The mapping of NATS messages whose payload is a protobuf envelope.
+
+    ``present`` names the envelope fields staged as columns (fields no message set are dropped).
+    """
     from tracer.mapping import ALIASES
 
-    names = {f.name: f for f in decoder.fields}
+    staged = set(present)
+    names = {f.name: f for f in decoder.fields if f.name in staged}
 
     def field(canonical: str) -> str | None:
         return next((n for n in ALIASES[canonical] if n in names), None)
@@ -351,7 +357,7 @@ def proto_preset(decoder: Any, pattern: str | None = None) -> dict[str, str]:
     spec["event_id"] = _coalesce([_q(own_id) if own_id else "", "nats_msg_id"])
     own_stream = field("stream")
     spec["stream"] = _coalesce([_q(own_stream) if own_stream else "", subject["stream"]])
-    own_type = decoder.type_field
+    own_type = decoder.type_field if decoder.type_field in names else None
     spec["type"] = _coalesce(
         [_q(own_type) if own_type else "", *_header("type"), subject.get("type", "")]
     )
@@ -362,7 +368,7 @@ def proto_preset(decoder: Any, pattern: str | None = None) -> dict[str, str]:
         spec["time"] = "nats_time"
     elif names[own_time].message_type is not None:  # a google.protobuf.Timestamp
         spec["time"] = f"coalesce({_q(own_time)}, nats_time)"
-    if decoder.payload:
+    if decoder.payload in names:
         spec["data"] = decoder.payload
     own_meta = field("meta")
     spec["meta"] = _merge_meta(_q(own_meta) if own_meta else None)

@@ -294,9 +294,10 @@ def _column_value(msg: Any, f: Any) -> Any:
         return _enum_name(f, getattr(msg, f.name))
     if f.type == f.TYPE_BYTES:
         return base64.b64encode(getattr(msg, f.name)).decode()
-    if f.type == f.TYPE_STRING:  # proto3 cannot tell "" from unset: both mean absent here
-        return getattr(msg, f.name) or None
-    return getattr(msg, f.name)
+    value = getattr(msg, f.name)
+    if not f.has_presence and f.type != f.TYPE_BOOL and not value:
+        return None  # proto3 cannot tell 0 or "" from unset: both mean absent in an envelope
+    return value
 
 
 def _enum_name(f: Any, number: int) -> str:
@@ -348,6 +349,28 @@ def _well_known(msg: Any, full: str) -> Any:
         return json_format.MessageToDict(msg, preserving_proto_field_name=True)
     except Exception:
         return base64.b64encode(msg.SerializeToString()).decode()
+
+
+def drop_empty_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[str]:
+    """Drop the envelope columns no staged message set (proto3 cannot say "absent" otherwise).
+
+    An envelope field nobody fills (a ``version`` the publisher leaves at 0) must not map to a
+    canonical field and make every row "missing" it. Returns the columns kept.
+    """
+    if not columns:
+        return []
+    counts = con.execute(
+        "SELECT count(*), " + ", ".join(f'count("{c}")' for c in columns) + f' FROM "{table}"'
+    ).fetchall()[0]
+    if counts[0] == 0:
+        return list(columns)
+    kept = []
+    for column, count in zip(columns, counts[1:], strict=True):
+        if count:
+            kept.append(column)
+        else:
+            con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    return kept
 
 
 # -- length-delimited files ----------------------------------------------------------------------
@@ -423,13 +446,14 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
 
     table = stage_name("proto")
     stage_arrow(con, table, batches(), decoder.schema())
+    kept = drop_empty_columns(con, table, [f.name for f in decoder.arrow_fields])
     return [
         Staged(
             table,
             source=str(path),
             format="protobuf",
             rows_read=counted,
-            json_columns=decoder.json_columns,
+            json_columns=decoder.json_columns & set(kept),
             rejections=rejections,
         )
     ]
