@@ -79,7 +79,8 @@ def load(
 def _load_with_progress(
     store: Store, sources: list[str], options: dict[str, Any], *, quiet: bool
 ) -> Any:
-    if quiet:
+    if quiet or not console_err.is_terminal:
+        # No terminal to draw on (a pipe, a test): a progress bar would only leave blank lines.
         return store.load(*sources, **options)
     columns = (
         SpinnerColumn(),

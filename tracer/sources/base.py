@@ -81,15 +81,19 @@ def stage_arrow(
     """
     rows = 0
     created = False
+    kinds: dict[str, pa.DataType] = {}
     for batch in batches:
         if batch.num_rows == 0 and created:
             continue
         view = f"{table}_batch"
-        _settle(con)
+        settle(con)
+        if created:
+            _widen(con, table, kinds, batch.schema)
         con.register(view, batch)
         try:
             if not created:
                 con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{view}"')
+                kinds = {f.name: f.type for f in batch.schema}
                 created = True
             else:
                 con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"')
@@ -98,14 +102,33 @@ def stage_arrow(
         rows += batch.num_rows
     if not created:
         empty = (schema or pa.schema([(ROW, pa.int64())])).empty_table()
-        _settle(con)
+        settle(con)
         con.register(f"{table}_empty", empty)
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{table}_empty"')
         con.unregister(f"{table}_empty")
     return rows
 
 
-def _settle(con: duckdb.DuckDBPyConnection) -> None:
+def _widen(
+    con: duckdb.DuckDBPyConnection, table: str, kinds: dict[str, pa.DataType], schema: pa.Schema
+) -> None:
+    """A later batch whose column has another type (a SQLite column holding numbers, then
+    text) widens the staged column: integers to DOUBLE for floats, anything else to VARCHAR."""
+    for field_ in schema:
+        before = kinds.get(field_.name)
+        if before is None or before == field_.type or pa.types.is_null(field_.type):
+            continue
+        numeric = pa.types.is_integer(before) and pa.types.is_floating(field_.type)
+        if pa.types.is_null(before) or (
+            pa.types.is_floating(before) and pa.types.is_integer(field_.type)
+        ):
+            continue  # an all-NULL first batch, or integers into a DOUBLE column: fine as it is
+        wider = "DOUBLE" if numeric else "VARCHAR"
+        con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{field_.name}" TYPE {wider}')
+        kinds[field_.name] = pa.float64() if numeric else pa.string()
+
+
+def settle(con: duckdb.DuckDBPyConnection) -> None:
     """Finish a pending result (``fetchone`` leaves one): DuckDB refuses ``register`` before."""
     complete = getattr(con, "complete", None)
     if complete is not None:

@@ -8,6 +8,7 @@ decoded to text on the way.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -140,10 +141,8 @@ def _text(value: Any) -> str | None:
 def decode_bytes(value: bytes) -> str:
     """UTF-8 text from bytes that may be zlib-compressed; undecodable bytes as ``\\x`` hex."""
     if value[:1] == b"\x78":
-        try:
+        with contextlib.suppress(zlib.error):
             value = zlib.decompress(value)
-        except zlib.error:
-            pass
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
