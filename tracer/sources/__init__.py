@@ -33,7 +33,11 @@ FORMATS = {
     "sqlite": "sqlite",
     "postgres": "postgres",
     "nats": "nats",
+    "protobuf": "protobuf",
 }
+
+#: Files of length-delimited protobuf messages (read with ``--proto``).
+PROTOBUF_SUFFIXES = {".binpb", ".pbdelim"}
 
 SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db", ".db3"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -55,6 +59,8 @@ def kind_of(spec: str, format: str | None = None) -> str:
     path = Path(spec)
     if path.is_file() and (path.suffix.lower() in SQLITE_SUFFIXES or _is_sqlite(path)):
         return "sqlite"
+    if path.suffix.lower() in PROTOBUF_SUFFIXES:
+        return "protobuf"
     return "files"
 
 
