@@ -95,3 +95,12 @@ async def type_prompt(pilot: Pilot[Any], key: str, text: str) -> None:
     prompt.input.value = text
     await pilot.press("enter")
     await settle(pilot)
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
+    """Poll a state of the app (for timers such as playback, which never go idle)."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -32,7 +32,7 @@ from tracer.tui.data import (
 )
 from tracer.tui.debugger import DebuggerActions
 from tracer.tui.inspect import Detail, load_detail
-from tracer.tui.panels import ChangePanel, StatePanel
+from tracer.tui.panels import ChangePanel, StatePanel, StateTree
 from tracer.tui.prompt import PromptBar
 from tracer.tui.screens import HelpScreen, LoadScreen
 from tracer.tui.session import Session
@@ -305,6 +305,11 @@ class TracerApp(DebuggerActions, App[None]):
         else:
             self.notify(message.message, severity="error", timeout=8)
         self.bell()
+
+    @on(StateTree.NodeSelected)
+    def _field_chosen(self, event: StateTree.NodeSelected[Any]) -> None:
+        if not event.node.allow_expand:  # enter on a leaf: blame it
+            self.action_blame()
 
     # -- moving -------------------------------------------------------------------------------
     def action_step(self, delta: int) -> None:

@@ -87,7 +87,7 @@ class StatePanel(Vertical):
         self._add(tree.root, (), state, expand, budget)
         tree.root.expand()
         if cursor_path is not None:
-            self._restore_cursor(tree, cursor_path)
+            self.select(cursor_path)
 
     def _add(
         self, node: TreeNode[Path], path: Path, value: Any, expand: set[Path], budget: list[int]
@@ -139,7 +139,10 @@ class StatePanel(Vertical):
             label.append(" ◀", Style(color=full.bgcolor, bold=True))
         return label
 
-    def _restore_cursor(self, tree: StateTree, path: Path) -> None:
+    def select(self, path: Path) -> bool:
+        """Put the tree's cursor on ``path`` (if it is shown); True if it is there."""
+        tree = self.tree
+
         def walk(node: TreeNode[Path]) -> TreeNode[Path] | None:
             for child in node.children:
                 if child.data == path:
@@ -151,8 +154,10 @@ class StatePanel(Vertical):
             return None
 
         found = walk(tree.root)
-        if found is not None and found.line >= 0:
-            tree.move_cursor(found)
+        if found is None or found.line < 0:
+            return False
+        tree.move_cursor(found)
+        return True
 
 
 class ChangePanel(VerticalScroll):

@@ -71,8 +71,8 @@ class ResultScreen(ModalScreen[Any]):
                 yield Static(self.summary, id="result-summary")
             table: DataTable[Any] = DataTable(id="result-table", cursor_type="row")
             table.add_columns(*self.columns)
-            for key, cells in self.rows:
-                table.add_row(*cells, key=None if key is None else str(key))
+            for index, (_, cells) in enumerate(self.rows):
+                table.add_row(*cells, key=str(index))
             if not self.rows:
                 table.display = False
                 yield Static(Text("nothing differs", style="dim"), id="result-empty")
@@ -80,7 +80,7 @@ class ResultScreen(ModalScreen[Any]):
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(event.row_key.value)
+        self.dismiss(self.rows[int(event.row_key.value or 0)][0])
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -105,6 +105,17 @@ class BreakpointsScreen(ModalScreen[list[Breakpoint]]):
             body.border_subtitle = "enter: enable/disable · delete: remove · escape: close"
             yield OptionList(*self._options(), id="breakpoints-list")
         yield Footer()
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if self.breakpoints:
+            options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_toggle()
 
     def _options(self) -> list[Option]:
         if not self.breakpoints:
