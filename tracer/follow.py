@@ -43,6 +43,7 @@ def follow(
     stop: threading.Event | None = None,
     on_report: Callable[[Report], None] | None = None,
     on_error: Callable[[str, TracerError], None] | None = None,
+    on_round: Callable[[int], None] | None = None,
 ) -> None:
     """Load new events from ``sources`` every ``interval`` seconds until ``stop`` is set.
 
@@ -50,7 +51,8 @@ def follow(
     ``stream``, ``subject``, ``proto``, ...). ``on_report(report)`` is called after each load
     that loaded or rejected something. A source that fails (a server gone away) raises its
     :class:`TracerError`, unless ``on_error(source, error)`` is given: then the error is handed
-    to it and the source is tried again next round. Returns when ``stop`` is set.
+    to it and the source is tried again next round. ``on_round(n)`` is called after each round
+    (1, 2, ...), whether it found anything or not. Returns when ``stop`` is set.
     """
     specs = [str(s) for s in sources]
     if not specs:
@@ -60,6 +62,9 @@ def follow(
     opts = dict(options or {})
     stop = stop or threading.Event()
     files = {spec: _FileState() for spec in specs if _is_file(spec, opts.get("format"))}
+    # --from-seq / --since say where to start: after a source's first load, its cursor says it.
+    per_source = {spec: dict(opts) for spec in specs}
+    rounds = 0
     while not stop.is_set():
         for spec in specs:
             if stop.is_set():
@@ -67,7 +72,7 @@ def follow(
             if spec in files and not _grown(Path(spec), files[spec]):
                 continue
             try:
-                report = store.load(spec, **opts)
+                report = store.load(spec, **per_source[spec])
             except TracerError as exc:
                 if on_error is None:
                     raise
@@ -75,8 +80,13 @@ def follow(
                 if spec in files:
                     files[spec] = _FileState()  # read it again next round
                 continue
+            for start in ("from_seq", "since"):
+                per_source[spec].pop(start, None)
             if on_report is not None and (report.loaded or report.rejected):
                 on_report(report)
+        rounds += 1
+        if on_round is not None:
+            on_round(rounds)
         stop.wait(interval)
 
 

@@ -2,7 +2,8 @@
 
 ``--proto FILE.desc`` names a descriptor set (``protoc --include_imports --descriptor_set_out``;
 a ``.proto`` file is compiled at run time when ``protoc`` or ``grpcio-tools`` is installed) and
-``--proto-message full.Name`` the envelope message. Each top-level field of the envelope becomes a
+``--proto-message full.Name`` the envelope message (by default the one message whose name ends
+in ``Envelope``). Each top-level field of the envelope becomes a
 staged column with the field's own name, so ``id``, ``timestamp``, ``type`` and ``payload`` map
 like any other columns. The payload (a ``bytes`` field named ``payload``, ``data`` or ``body``) is
 decoded as JSON when it parses, else as the protobuf message its type names: ``--type-map
@@ -73,6 +74,11 @@ def compile_proto(path: Path) -> bytes:
 
 def load_pool(proto: str | Path) -> Any:
     """A descriptor pool holding every message of a descriptor set (or a ``.proto`` file)."""
+    return load_descriptors(proto)[0]
+
+
+def load_descriptors(proto: str | Path) -> tuple[Any, list[str]]:
+    """The pool of a descriptor set (or ``.proto`` file) and its own messages' full names."""
     descriptor_pb2, descriptor_pool, _ = _protobuf()
     path = Path(proto)
     if not path.is_file():
@@ -93,7 +99,13 @@ def load_pool(proto: str | Path) -> Any:
             pool.Add(file)
     except Exception as exc:
         raise SourceError(f"cannot use descriptor set {path}: {exc}") from exc
-    return pool
+    names = []
+    for file in files:
+        if file.package.startswith("google.protobuf"):
+            continue
+        prefix = f"{file.package}." if file.package else ""
+        names.extend(prefix + m.name for m in file.message_type)
+    return pool, names
 
 
 def _add_well_known(pool: Any, name: str, path: Path) -> None:
@@ -108,19 +120,6 @@ def _add_well_known(pool: Any, name: str, path: Path) -> None:
     proto = descriptor_pb2.FileDescriptorProto()
     found.CopyToProto(proto)
     pool.Add(proto)
-
-
-def message_names(pool: Any, proto: str | Path) -> list[str]:
-    descriptor_pb2, _, _ = _protobuf()
-    path = Path(proto)
-    raw = compile_proto(path) if path.suffix == ".proto" else path.read_bytes()
-    names = []
-    for file in descriptor_pb2.FileDescriptorSet.FromString(raw).file:
-        if file.package.startswith("google.protobuf"):
-            continue
-        prefix = f"{file.package}." if file.package else ""
-        names.extend(prefix + m.name for m in file.message_type)
-    return names
 
 
 def parse_type_map(value: object) -> dict[str, str]:
@@ -144,8 +143,10 @@ class Decoder:
 
     def __init__(self, proto: str | Path, message: str | None, type_map: object = None):
         _, _, message_factory = _protobuf()
-        self.pool = load_pool(proto)
-        names = message_names(self.pool, proto)
+        self.pool, names = load_descriptors(proto)
+        envelopes = [n for n in names if n.rsplit(".", 1)[-1].endswith("Envelope")]
+        if message is None and len(envelopes) == 1:
+            message = envelopes[0]
         if message is None:
             if len(names) != 1:
                 raise SourceError(
