@@ -82,7 +82,7 @@ def test_truncated_file_and_bad_options_are_reported(tmp_path: Path) -> None:
 
     with pytest.raises(TracerError, match="--proto"):
         tracer.open().load(str(broken))
-    with pytest.raises(TracerError, match="no message bank.v1.Nope"):
+    with pytest.raises(TracerError, match=r"no message bank\.v1\.Nope"):
         tracer.open().load(str(broken), proto=str(DESC), proto_message="bank.v1.Nope")
     with pytest.raises(TracerError, match="not a protobuf descriptor set"):
         tracer.open().load(str(broken), proto=str(broken), proto_message="bank.v1.Envelope")
