@@ -1,0 +1,407 @@
+"""Plotly figures of the log itself: the stream timeline, the event rate, the correlation graph.
+
+Each function queries the store in DuckDB and sends the browser an aggregate, never the raw
+log: its docstring says how the data is reduced. Figures of states (field history,
+distribution, diff, what-if) are in :mod:`tracer.notebook.state_figures`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tracer.errors import TracerError
+from tracer.notebook.data import graph_edges, graph_events, rate_data, short_json, timeline_data
+from tracer.notebook.style import layout, type_colour, when
+from tracer.store import Store
+
+HOVER_EVENT = (
+    "<b>%{customdata[0]}</b> · pos %{customdata[1]} · v%{customdata[2]}<br>"
+    "%{customdata[3]}<br>%{customdata[4]}<br>%{customdata[5]}<extra></extra>"
+)
+
+
+def _event_custom(rows: pd.DataFrame) -> np.ndarray:
+    """Hover columns of raw events: type, position, version, stream, time, data (cut)."""
+    return np.column_stack(
+        [
+            rows["type"].astype(str),
+            rows["position"].astype(int),
+            rows["version"].astype("Int64").astype(str),
+            rows["stream"].astype(str),
+            [when(t) for t in rows["time"]],
+            [html.escape(short_json(d, 160)) for d in rows["data"]],
+        ]
+    )
+
+
+def timeline(
+    store: Store,
+    *,
+    by: str = "stream",
+    x: str = "time",
+    stream: str | None = None,
+    category: str | None = None,
+    types: Iterable[str] | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    since: Any = None,
+    until: Any = None,
+    max_lanes: int = 30,
+    max_points: int = 4000,
+    highlight: Iterable[int] = (),
+) -> go.Figure:
+    """Events over time, one lane per stream (``by="category"``: per category), coloured by
+    type; hovering an event shows its stream, position, version, time and data.
+
+    Reduction: only the ``max_lanes`` busiest lanes are drawn (the subtitle says how many are
+    left out). When those lanes hold at most ``max_points`` events each event is a tick;
+    otherwise DuckDB groups them by lane, type and equal-width bucket of time (or position), with
+    ``lanes × types × buckets <= max_points``, and each group is one dot sized by its count.
+    ``highlight``: positions to ring in black (e.g. the events under suspicion).
+    """
+    rows, facts = timeline_data(
+        store,
+        by=by,
+        x=x,
+        max_lanes=max_lanes,
+        max_points=max_points,
+        stream=stream,
+        category=category,
+        types=types,
+        start=start,
+        end=end,
+        since=since,
+        until=until,
+    )
+    lanes = facts["lanes"]
+    fig = go.Figure()
+    xs = _x_values(rows, x)
+    if not facts["bucketed"]:
+        for name, group in rows.groupby("type", sort=False):
+            fig.add_scatter(
+                x=xs[group.index],
+                y=group["lane"],
+                mode="markers",
+                name=str(name),
+                marker={
+                    "symbol": "line-ns-open",
+                    "size": 14,
+                    "line": {"width": 2, "color": type_colour(str(name))},
+                    "color": type_colour(str(name)),
+                },
+                customdata=_event_custom(group),
+                hovertemplate=HOVER_EVENT,
+            )
+    else:
+        _density(fig, rows, facts, x)
+    marks = [int(p) for p in highlight]
+    if marks and not facts["bucketed"]:
+        picked = rows[rows["position"].isin(marks)]
+        fig.add_scatter(
+            x=xs[picked.index],
+            y=picked["lane"],
+            mode="markers",
+            name="highlighted",
+            marker={"symbol": "circle-open", "size": 18, "color": "black", "line": {"width": 2}},
+            customdata=_event_custom(picked),
+            hovertemplate=HOVER_EVENT,
+        )
+    notes = [
+        f"{_plural(facts['events'], 'event')} in {_plural(facts['total_lanes'], by + ' lane')}"
+    ]
+    if facts["total_lanes"] > len(lanes):
+        left = facts["events"] - facts["shown_events"]
+        notes.append(
+            f"the {len(lanes)} busiest shown, {_plural(facts['total_lanes'] - len(lanes), 'lane')} "
+            f"({_plural(left, 'event')}) left out"
+        )
+    if facts["bucketed"]:
+        notes.append(
+            f"too many to draw one by one: counted per {_bucket_label(facts['bucket'], x)}"
+        )
+    if facts["no_time"]:
+        notes.append(f"{facts['no_time']:,} events without a time not drawn (use x='position')")
+    layout(
+        fig,
+        "Timeline of events by " + by + "\n" + "; ".join(notes),
+        height=max(260, 110 + 24 * len(lanes)),
+        x="time (UTC)" if x == "time" else "global position",
+        y=by,
+        legend="event type",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), type="category")
+    return fig
+
+
+def _density(fig: go.Figure, rows: pd.DataFrame, facts: dict[str, Any], x: str) -> None:
+    """Counted events as a heat strip per lane; hover breaks a cell down by type."""
+    lanes = facts["lanes"]
+    width, start, buckets = facts["bucket"], facts["start"], facts["buckets"]
+    index = {lane: i for i, lane in enumerate(lanes)}
+    z = np.zeros((len(lanes), buckets))
+    parts: list[list[list[str]]] = [[[] for _ in range(buckets)] for _ in lanes]
+    first = np.zeros((len(lanes), buckets), dtype=np.int64)
+    for row in rows.sort_values("count", ascending=False).itertuples(index=False):
+        i, j = index[row.lane], int(row.x)
+        z[i, j] += row.count
+        parts[i][j].append(f"{row.type}: {row.count:,}")
+        first[i, j] = row.position if not first[i, j] else min(first[i, j], row.position)
+    centres = start + np.arange(buckets) * width + width // 2
+    xs = pd.to_datetime(centres, unit="us", utc=True) if x == "time" else centres
+    text = [
+        [
+            f"{int(z[i, j]):,} events, first at pos {first[i, j]}<br>" + "<br>".join(parts[i][j])
+            if z[i, j]
+            else "no event"
+            for j in range(buckets)
+        ]
+        for i in range(len(lanes))
+    ]
+    fig.add_heatmap(
+        x=xs,
+        y=lanes,
+        z=np.where(z > 0, z, np.nan),
+        text=text,
+        colorscale="Blues",
+        colorbar={"title": {"text": "events"}},
+        xgap=1,
+        ygap=2,
+        hovertemplate="<b>%{y}</b> · around %{x}<br>%{text}<extra></extra>",
+        name="events per bucket",
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _x_values(rows: pd.DataFrame, x: str) -> pd.Series:
+    if x == "time" and len(rows):
+        return pd.Series(pd.to_datetime(rows["x"], unit="us", utc=True), index=rows.index)
+    return rows["x"]
+
+
+def _bucket_label(width: int | None, x: str) -> str:
+    if width is None:
+        return ""
+    if x == "position":
+        return f"{width:,} positions"
+    seconds = width / 1e6
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= size:
+            amount = seconds / size
+            return f"{amount:.3g} {unit}{'s' if amount != 1 else ''}"
+    return f"{seconds:.3g} s"
+
+
+def event_rate(
+    store: Store,
+    *,
+    every: str | None = None,
+    by: str = "type",
+    top: int = 8,
+    max_buckets: int = 150,
+    stream: str | None = None,
+    category: str | None = None,
+    since: Any = None,
+    until: Any = None,
+) -> go.Figure:
+    """Events per time bucket, stacked by type (or ``by="stream"``/``"category"``).
+
+    Reduction: DuckDB counts events per ``time_bucket`` (``every``, e.g. ``"1 hour"``; by
+    default the smallest of second/10 s/minute/10 min/hour/6 h/day/week/30 days/year giving at
+    most ``max_buckets`` bars) and per group; the ``top`` busiest groups keep their name, the
+    rest are summed as ``other``. The browser gets at most ``max_buckets × (top + 1)`` bars.
+    """
+    frame, label = rate_data(
+        store,
+        every=every,
+        by=by,
+        top=top,
+        max_buckets=max_buckets,
+        stream=stream,
+        category=category,
+        since=since,
+        until=until,
+    )
+    fig = go.Figure()
+    for name, group in frame.groupby("group", sort=False):
+        fig.add_bar(
+            x=group["bucket"],
+            y=group["count"],
+            name=str(name),
+            marker={"color": type_colour(str(name)), "line": {"width": 0}},
+            hovertemplate=f"<b>{html.escape(str(name))}</b><br>%{{x}}<br>%{{y:,}} events"
+            "<extra></extra>",
+        )
+    total = int(frame["count"].sum()) if len(frame) else 0
+    layout(
+        fig,
+        f"Event rate by {by}\n{total:,} events, counted per {label}",
+        x=f"time (UTC), buckets of one {label}",
+        y=f"events per {label}",
+        legend=by,
+    )
+    fig.update_layout(barmode="stack", bargap=0.1, legend_traceorder="reversed")
+    return fig
+
+
+def correlation_graph(
+    store: Store,
+    *,
+    event: int | str | None = None,
+    correlation_id: str | None = None,
+    stream: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    depth: int = 3,
+    limit: int = 150,
+    x: str = "order",
+) -> go.Figure:
+    """Events linked by causation and correlation ids, around a seed: one event (position or
+    id), every event of a correlation id, or a stream's events between two positions.
+
+    Nodes are events (x: their order in the log, labelled by position, or ``x="time"``;
+    y: stream; colour: type); solid arrows go from a cause to the
+    events it caused (a cause id that is no event of the log, such as a request id, is a grey
+    diamond in the lane ``outside the log``); dotted lines join consecutive events sharing a
+    correlation id. Reduction: DuckDB follows the links ``depth`` hops out from the seed and
+    stops at ``limit`` events (the earliest kept; the subtitle says when it cut).
+    """
+    nodes, cut = graph_events(
+        store,
+        event=event,
+        correlation_id=correlation_id,
+        stream=stream,
+        start=start,
+        end=end,
+        depth=depth,
+        limit=limit,
+    )
+    if x not in ("order", "time"):
+        raise TracerError(f"correlation graph x {x!r}: use 'order' or 'time'")
+    edges, external = graph_edges(nodes)
+    outside = "outside the log"
+    nodes["x"] = nodes["time"] if x == "time" else np.arange(len(nodes))
+    where: dict[Any, tuple[Any, str]] = {
+        int(r.position): (r.x, str(r.stream)) for r in nodes.itertuples(index=False)
+    }
+    first_x = dict(zip(nodes["position"].astype(int), nodes["x"], strict=True))
+    step = pd.Timedelta(milliseconds=1) if x == "time" else 0.35
+    for row in external.itertuples(index=False):
+        where[f"ext:{row.id}"] = (first_x[row.first] - step, outside)
+    fig = go.Figure()
+    for kind, dash in (("correlation", "dot"), ("causation", "solid")):
+        part = edges[edges["kind"] == kind]
+        if part.empty:
+            continue
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for edge in part.itertuples(index=False):
+            (x0, y0), (x1, y1) = where[edge.source], where[edge.target]
+            xs += [x0, x1, None]
+            ys += [y0, y1, None]
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name=f"{kind} link",
+            line={"color": "#555" if kind == "causation" else "#999", "dash": dash, "width": 1.5},
+            hoverinfo="skip",
+        )
+        if kind == "causation":
+            for edge in part.itertuples(index=False):
+                (x0, y0), (x1, y1) = where[edge.source], where[edge.target]
+                fig.add_annotation(
+                    x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                    showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=1.2,
+                    arrowcolor="#555", standoff=7, text="",
+                )  # fmt: skip
+    if len(external):
+        effects = edges[edges["source"].astype(str).str.startswith("ext:")]
+        counts = effects.groupby("source").size()
+        fig.add_scatter(
+            x=[where[f"ext:{i}"][0] for i in external["id"]],
+            y=[outside] * len(external),
+            mode="markers+text" if len(external) <= 12 else "markers",
+            text=[str(i)[:8] + "…" for i in external["id"]],
+            textposition="top center",
+            textfont={"size": 10, "color": "#555"},
+            name="cause outside the log",
+            marker={"symbol": "diamond", "size": 11, "color": "#888"},
+            customdata=np.column_stack(
+                [external["id"], [int(counts.get(f"ext:{i}", 0)) for i in external["id"]]]
+            ),
+            hovertemplate="<b>cause outside the log</b><br>id %{customdata[0]}<br>"
+            "caused %{customdata[1]} event(s)<extra></extra>",
+        )
+    seeds = _seed_positions(nodes, event, correlation_id, stream, start, end)
+    for name, group in nodes.groupby("type", sort=False):
+        ring = group["position"].isin(seeds)
+        fig.add_scatter(
+            x=group["x"],
+            y=group["stream"],
+            mode="markers+text" if len(nodes) <= 40 else "markers",
+            text=[f"pos {p}" for p in group["position"]],
+            textposition="bottom center",
+            textfont={"size": 10},
+            name=str(name),
+            marker={
+                "size": 12,
+                "color": type_colour(str(name)),
+                "line": {"width": np.where(ring, 2.5, 0.5), "color": "black"},
+            },
+            customdata=_event_custom(group),
+            hovertemplate=HOVER_EVENT,
+        )
+    lanes = list(dict.fromkeys(nodes.sort_values("position")["stream"].astype(str)))
+    if len(external):
+        lanes = [outside, *lanes]
+    note = f"{len(nodes)} events, {int((edges['kind'] == 'causation').sum())} causation and "
+    note += f"{int((edges['kind'] == 'correlation').sum())} correlation links; seed ringed in black"
+    if cut:
+        note += f"; cut at {limit} events"
+    layout(
+        fig,
+        "Causation and correlation\n" + note,
+        height=max(320, 150 + 50 * len(lanes)),
+        x="time (UTC)" if x == "time" else "events in log order",
+        y="stream",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), type="category")
+    if x == "order":
+        every = max(1, len(nodes) // 20)
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=nodes["x"].iloc[::every].tolist(),
+            ticktext=[f"pos {p}" for p in nodes["position"].iloc[::every]],
+            zeroline=False,
+        )
+    return fig
+
+
+def _seed_positions(
+    nodes: pd.DataFrame,
+    event: int | str | None,
+    correlation_id: str | None,
+    stream: str | None,
+    start: int | None,
+    end: int | None,
+) -> set[int]:
+    if event is not None:
+        column = "position" if isinstance(event, int) else "event_id"
+        return set(nodes.loc[nodes[column] == event, "position"].astype(int))
+    if correlation_id is not None:
+        return set(nodes.loc[nodes["correlation_id"] == correlation_id, "position"].astype(int))
+    mask = nodes["stream"] == stream
+    if start is not None:
+        mask &= nodes["position"] >= start
+    if end is not None:
+        mask &= nodes["position"] <= end
+    return set(nodes.loc[mask, "position"].astype(int))
