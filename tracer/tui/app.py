@@ -41,6 +41,7 @@ from tracer.tui.strip import TimeStrip, parse_row_time
 from tracer.tui.timeline import Timeline
 
 NARROW = 110  # below this width the streams panel starts hidden
+FOLLOW_INTERVAL = 0.5  # seconds between two rounds of --follow
 
 
 class TracerApp(DebuggerActions, App[None]):
@@ -75,6 +76,7 @@ class TracerApp(DebuggerActions, App[None]):
         self.playing = False
         self.total_events = 0
         self.ready = False  # the first view is on screen
+        self.followed = 0  # events loaded by --follow since the start
         self._detail_busy = False
         self._detail_next: int | None = None
         self._stop = threading.Event()
@@ -501,27 +503,34 @@ class TracerApp(DebuggerActions, App[None]):
             parts.append(f"/{_escape(self.search.label)} ({len(self.matches):,})")
         parts.extend(self.debugger_status())
         if self.follow:
-            parts.append("following")
+            parts.append(f"following (+{self.followed:,})" if self.followed else "following")
         self.query_one("#status", Static).update(" · ".join(parts))
 
     # -- follow mode --------------------------------------------------------------------------
     @work(thread=True, group="follow", exit_on_error=False)
     def _follow(self) -> None:
-        try:
-            from tracer.follow import follow
-        except ImportError:
-            self.post_message(msg.Failed("follow", "follow mode is not available"))
-            return
+        from tracer.follow import follow
 
         def report(result: Any) -> None:
             self.post_message(msg.FollowReport(result))
 
+        def error(source: str, exc: TracerError) -> None:
+            self.post_message(msg.Failed("follow", f"{source}: {exc}"))
+
         follow(
-            self.store, self.sources, options={}, interval=0.5, stop=self._stop, on_report=report
+            self.store,
+            self.sources,
+            interval=FOLLOW_INTERVAL,
+            stop=self._stop,
+            on_report=report,
+            on_error=error,
         )
 
     def on_follow_report(self, message: msg.FollowReport) -> None:
+        """New events: recount the view (the cursor stays), refresh the strip and the streams."""
+        self.followed += int(getattr(message.report, "loaded", 0) or 0)
         self._recount(self.view_filter())
+        self._histogram(self.view_filter())
         self.query_one(StreamsPanel).reload()
 
     def on_unmount(self) -> None:

@@ -1,0 +1,150 @@
+"""The app around the panels: loading with progress, errors that keep it running, help and the
+command palette, read models, themes, and --follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.table import Table
+from textual.command import CommandPalette
+
+import tracer
+from tracer.tui.commands import ACTIONS
+from tracer.tui.screens import HelpScreen
+
+from .conftest import BANK, BANK_PROJECTION, press, settle, started, wait_until
+
+pytestmark = pytest.mark.asyncio
+
+FAILING = """
+from tracer import Projection, on
+
+class Fragile(Projection):
+    def initial(self):
+        return {"balance": 0}
+
+    @on("Deposited")
+    def deposited(self, state, event):
+        state["balance"] += event.data["amount"]
+
+    @on("Withdrawn")
+    def withdrawn(self, state, event):
+        raise ValueError("cannot withdraw")
+"""
+
+
+async def test_sources_load_first_behind_a_progress_screen(make_app):
+    store = tracer.open(None)
+    app = make_app(store, sources=[str(BANK)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        assert app.screen.__class__.__name__ == "Screen"  # the load screen is gone
+        assert app.timeline.row_count == 1929
+        assert app.detail.position == 1
+    store.close()
+
+
+async def test_a_source_that_cannot_load_ends_the_app_with_its_error(make_app, tmp_path):
+    store = tracer.open(None)
+    app = make_app(store, sources=[str(tmp_path / "missing.jsonl")])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+    assert app.load_error is not None and "missing.jsonl" in app.load_error
+    assert app.return_code == 2
+    store.close()
+
+
+async def test_a_failing_projection_shows_an_error_naming_the_event(bank_store, make_app, tmp_path):
+    projection = tmp_path / "fragile.py"
+    projection.write_text(FAILING)
+    app = make_app(bank_store, f"{projection}:Fragile")
+    withdrawn = bank_store.con.execute(
+        "SELECT min(position) FROM events WHERE type = 'Withdrawn'"
+    ).fetchone()[0]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        assert app.detail.error is None
+        await press(pilot, "colon", *str(withdrawn), "enter")
+        assert app.detail.error is not None
+        assert f"position {withdrawn}" in app.detail.error and "withdrawn" in app.detail.error
+        message = app.query_one("#state-message")
+        assert message.display and "cannot withdraw" in str(message.render())
+        await press(pilot, "g")  # the app keeps running and recovers on a good event
+        assert app.detail.error is None and app.query_one("#state-tree").display
+
+
+async def test_a_read_model_shows_its_whole_state(bank_store, make_app):
+    app = make_app(bank_store, f"{BANK_PROJECTION}:Balances")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        await press(pilot, "colon", *"798", "enter")
+        assert app.detail.state["accounts"]["account-7"] == -132
+        assert "accounts.account-7" in {c.path for c in app.detail.changes}
+
+
+async def test_help_lists_every_action_with_its_key(synthetic_store, make_app):
+    app = make_app(synthetic_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = set()
+        for static in app.screen.query("Static"):
+            table = static.content
+            if isinstance(table, Table):  # key and description columns
+                keys, helps = (list(column.cells) for column in table.columns)
+                shown.update(zip(keys, helps, strict=True))
+        assert shown == {(a.display, a.help) for a in ACTIONS}
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_the_command_palette_offers_every_action(synthetic_store, make_app):
+    app = make_app(synthetic_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await started(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for action in ACTIONS:
+            if action.action != "command_palette":
+                assert f"{action.label}  ({action.display})" in titles
+        await press(pilot, "ctrl+p")
+        assert CommandPalette.is_open(app)
+        await pilot.press(*"Go  (:)")
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert app.prompt.display and app.prompt.mode == "goto"
+
+
+async def test_themes_apply(synthetic_store, make_app):
+    app = make_app(synthetic_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        app.theme = "textual-light"
+        await settle(pilot)
+        assert app.current_theme.dark is False
+        await press(pilot, "j")
+        assert app.detail.position == 2
+
+
+async def test_follow_adds_new_events_without_moving_the_cursor(make_app, tmp_path: Path):
+    lines = BANK.read_text().splitlines(keepends=True)
+    log = tmp_path / "live.jsonl"
+    log.write_text("".join(lines[:100]))
+    store = tracer.open(None)
+    app = make_app(store, sources=[str(log)], follow=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.detail is not None, "the first screen")
+        assert app.timeline.row_count == 100
+        await pilot.press("colon", *"40", "enter")
+        await wait_until(pilot, lambda: app.timeline.position == 40, "the jump")
+        with log.open("a") as handle:
+            handle.write("".join(lines[100:250]))
+        await wait_until(pilot, lambda: app.timeline.row_count == 250, "the new events")
+        assert app.timeline.position == 40
+        await wait_until(
+            pilot, lambda: "following (+150)" in str(app.query_one("#status").render()), "status"
+        )
+        await pilot.press("G")
+        await wait_until(pilot, lambda: app.timeline.position == 250, "the last event")
+    store.close()
