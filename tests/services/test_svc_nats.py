@@ -49,7 +49,7 @@ def test_json_envelopes_map_subject_headers_and_sequence(jetstream: Any, service
                 {"Nats-Msg-Id": "msg-1", "Correlation-Id": "c-1"},
             ),
             ("account.7", _envelope(2), {"Nats-Msg-Id": "msg-2"}),
-            ("account.9", _envelope(3), None),
+            ("account.9", _envelope(3, meta={"correlation_id": "c-3", "user": "ana"}), None),
         ]
     )
     store = tracer.open()
@@ -64,7 +64,9 @@ def test_json_envelopes_map_subject_headers_and_sequence(jetstream: Any, service
     ]
     assert [r["event_id"] for r in rows] == ["msg-1", "msg-2", "e-3"]  # Nats-Msg-Id, else the id
     assert rows[0]["meta"]["Nats-Msg-Id"] == "msg-1"
-    assert rows[0]["correlation_id"] == "c-1"
+    assert rows[0]["correlation_id"] == "c-1"  # from the Correlation-Id header
+    assert rows[2]["correlation_id"] == "c-3"  # from the envelope's meta
+    assert rows[2]["meta"] == {"correlation_id": "c-3", "user": "ana"}
     assert rows[1]["data"] == {"amount": 2}
     assert str(rows[2]["time"]) == "2026-04-01 12:00:03+00:00"  # the payload's own time
     assert [r["source_row"] for r in rows] == [1, 2, 3]  # the stream sequence

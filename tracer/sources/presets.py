@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tracer.mapping import ALIASES, META_KEYS
+
 EXCLUDE = "_exclude"
 RESERVED = frozenset({EXCLUDE})
 
@@ -303,8 +305,11 @@ def json_preset(con: Any, table: str, pattern: str | None = None) -> dict[str, s
         f"""json_extract("payload", '$."{meta_key}"')""" if meta_key else None
     )
     for field in ("correlation_id", "causation_id"):
+        inside_meta = [
+            f"""json_extract_string("payload", '$."{meta_key}"."{k}"')""" for k in META_KEYS[field]
+        ] if meta_key else []  # fmt: skip
         spec[field] = _coalesce(
-            [*_header(field), *(from_payload(field) if envelope else []), "NULL"]
+            [*_header(field), *(from_payload(field) if envelope else []), *inside_meta, "NULL"]
         )
     return spec
 
@@ -343,8 +348,6 @@ def proto_preset(
 
     ``present`` names the envelope fields staged as columns (fields no message set are dropped).
     """
-    from tracer.mapping import ALIASES
-
     staged = set(present)
     names = {f.name: f for f in decoder.fields if f.name in staged}
 
