@@ -23,6 +23,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from tracer.replay.fold import INITIAL
 from tracer.replay.source import EventSource, single_row, sql_literal
 
 DEFAULT_EVERY = 100_000
@@ -130,14 +131,15 @@ class Checkpoints:
         ).to_arrow_table()
         buckets, states, positions, versions, times = (c.to_pylist() for c in table.columns)
         loads = orjson.loads
-        result = {b: loads(s) for b, s in zip(buckets, states, strict=True)}
+        result = {b: loads(s) for b, s in zip(buckets, states, strict=True) if s is not None}
         book = {
             b: (p, v, t) for b, p, v, t in zip(buckets, positions, versions, times, strict=True)
         }
         return result, book
 
     def load_one(self, bucket: Any, position: int) -> tuple[Any, tuple[int, Any, Any]] | None:
-        """One bucket's state and last event at checkpoint ``position`` (None: no event yet)."""
+        """One bucket's state (``INITIAL``: no event folded yet) and last event at checkpoint
+        ``position``; ``None`` when it had no event yet."""
         # A lone equality on a literal lets DuckDB answer from the bucket index.
         where = "bucket IS NULL" if bucket is None else f"bucket = {sql_literal(bucket)}"
         rows = self.con.execute(
@@ -150,7 +152,7 @@ class Checkpoints:
                 best = (at, state, (last_position, last_version, last_time))
         if best is None:
             return None
-        return orjson.loads(best[1]), best[2]
+        return (INITIAL if best[1] is None else orjson.loads(best[1])), best[2]
 
     # -- writing ----------------------------------------------------------------------------
     def save(self, position: int, states: dict[Any, Any], buckets: set[Any], book: Book) -> None:

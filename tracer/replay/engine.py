@@ -43,8 +43,8 @@ class Replay:
     ) -> None:
         self.store = store
         self.projection = load_projection(projection)
-        self.folder = Folder(self.projection)
         self.source = EventSource(store)
+        self.folder = Folder(self.projection, self.source.extras)
         self.checkpoints = Checkpoints(
             self.source,
             self.projection.fingerprint(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +28,41 @@ def datetime_to_us(value: datetime) -> int:
 
 
 class Extras:
-    """Columns of a batch that handlers rarely read (event id, meta), looked up on demand."""
+    """What handlers rarely read (event ids, meta) for a range of positions, fetched on the
+    first access by one query for the whole range: a fold that never reads them never pays."""
 
-    __slots__ = ("event_ids", "metas")
+    __slots__ = ("_fetch", "_hi", "_ids", "_lo", "_metas")
 
-    def __init__(self, event_ids: Any, metas: Any) -> None:
-        self.event_ids = event_ids
-        self.metas = metas
+    def __init__(
+        self,
+        fetch: Callable[[int, int], tuple[list[Any], list[Any]]] | None,
+        lo: int,
+        hi: int,
+    ) -> None:
+        self._fetch = fetch
+        self._lo, self._hi = lo, hi
+        self._ids: list[Any] | None = None
+        self._metas: list[Any] | None = None
+
+    @classmethod
+    def fixed(cls, position: int, event_id: Any, meta: Any) -> Extras:
+        extras = cls(None, position, position)
+        extras._ids, extras._metas = [event_id], [meta]
+        return extras
+
+    def _load(self) -> None:
+        assert self._fetch is not None
+        self._ids, self._metas = self._fetch(self._lo, self._hi)
+
+    def event_id(self, position: int) -> Any:
+        if self._ids is None:
+            self._load()
+        return self._ids[position - self._lo]  # type: ignore[index]
+
+    def meta(self, position: int) -> Any:
+        if self._metas is None:
+            self._load()
+        return self._metas[position - self._lo]  # type: ignore[index]
 
 
 class Event:
@@ -63,7 +92,6 @@ class Event:
         time_us: int | None,
         raw: str | bytes | None,
         extras: Extras | None = None,
-        row: int = 0,
         up: UpcastChain | None = None,
     ) -> None:
         self.position = position
@@ -73,7 +101,6 @@ class Event:
         self._t = time_us
         self._raw = raw
         self._extras = extras
-        self._row = row
         self._up = up
         self._data = _UNSET
         self._meta = _UNSET
@@ -100,8 +127,7 @@ class Event:
             type,
             None if time is None else datetime_to_us(time),
             None if data is None else orjson.dumps(data),
-            Extras([id], [None if meta is None else orjson.dumps(meta)]),
-            0,
+            Extras.fixed(position, id, None if meta is None else orjson.dumps(meta)),
             up,
         )
         return event
@@ -121,13 +147,13 @@ class Event:
     def meta(self) -> Any:
         meta = self._meta
         if meta is _UNSET:
-            raw = None if self._extras is None else _at(self._extras.metas, self._row)
+            raw = None if self._extras is None else self._extras.meta(self.position)
             meta = self._meta = None if raw is None else orjson.loads(raw)
         return meta
 
     @property
     def id(self) -> str | None:
-        return None if self._extras is None else _at(self._extras.event_ids, self._row)
+        return None if self._extras is None else self._extras.event_id(self.position)
 
     @property
     def time(self) -> datetime | None:
@@ -147,7 +173,6 @@ class Event:
             self._t,
             None if data is None else orjson.dumps(data),
             self._extras,
-            self._row,
             self._up,
         )
         return copy
@@ -167,8 +192,3 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event(position={self.position}, stream={self.stream!r}, type={self.type!r})"
-
-
-def _at(column: Any, row: int) -> Any:
-    value = column[row]
-    return value.as_py() if hasattr(value, "as_py") else value

@@ -16,6 +16,7 @@ from tracer.replay.events import Event, Extras
 from tracer.replay.projection import Projection, UpcastChain
 
 _MISSING: Any = object()
+ExtrasFetch = Callable[[int, int], tuple[list[Any], list[Any]]]
 #: Marks "no event folded yet": the projection's ``initial()`` is the state.
 INITIAL: Any = type("Initial", (), {"__repr__": lambda self: "<initial>"})()
 #: What :meth:`Folder.apply` returns for an event the projection does not fold.
@@ -33,8 +34,9 @@ class ProjectionError(TracerError):
 class Folder:
     """Applies events to states with one projection's handlers, upcasters and key function."""
 
-    def __init__(self, projection: Projection) -> None:
+    def __init__(self, projection: Projection, extras: ExtrasFetch | None = None) -> None:
         self.projection = projection
+        self.fetch_extras = extras
         self.handlers = projection.handlers()
         self.star = self.handlers.pop("*", None)
         self.upcasts: dict[str, UpcastChain] = projection.upcasts()
@@ -90,7 +92,9 @@ class Folder:
             positions, streams, versions, types, times, raws = (
                 batch.column(i).to_pylist() for i in range(6)
             )
-            extras = Extras(batch.column(6), batch.column(7))
+            if not positions:
+                continue
+            extras = Extras(self.fetch_extras, positions[0], positions[-1])
             try:
                 for row, event_type in enumerate(types):
                     up = upcasts.get(event_type) if upcasts else None
@@ -107,7 +111,6 @@ class Folder:
                         times[row],
                         raws[row],
                         extras,
-                        row,
                         up,
                     )
                     if aggregate:
@@ -140,7 +143,9 @@ class Folder:
             positions, streams, versions, types, times, raws = (
                 batch.column(i).to_pylist() for i in range(6)
             )
-            extras = Extras(batch.column(6), batch.column(7))
+            if not positions:
+                continue
+            extras = Extras(self.fetch_extras, positions[0], positions[-1])
             for row, event_type in enumerate(types):
                 up = upcasts.get(event_type) if upcasts else None
                 yield Event(
@@ -151,7 +156,6 @@ class Folder:
                     times[row],
                     raws[row],
                     extras,
-                    row,
                     up,
                 )
 

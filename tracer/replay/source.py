@@ -21,8 +21,8 @@ from tracer.replay.points import Point, PointError, parse_point
 from tracer.store import Store
 
 BATCH_ROWS = 65_536
-#: Columns of a batch, in order: what the fold reads eagerly, then what it reads on demand.
-COLUMNS = "position, stream, version, type, epoch_us(time) AS time_us, data, event_id, meta"
+#: Columns of a batch, in order. Event ids and meta are fetched apart, only when read.
+COLUMNS = "position, stream, version, type, epoch_us(time) AS time_us, data"
 
 
 def sql_literal(text: str) -> str:
@@ -125,6 +125,19 @@ class EventSource:
             ).fetchall()
         )
         return None if row is None else row[0]
+
+    def extras(self, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
+        """Event ids and raw meta of positions ``lo..hi``, indexed by ``position - lo``."""
+        rows = self.con.execute(
+            "SELECT position, event_id, meta FROM events WHERE position >= ? AND position <= ?",
+            [lo, hi],
+        ).fetchall()
+        ids: list[Any] = [None] * (hi - lo + 1)
+        metas: list[Any] = [None] * (hi - lo + 1)
+        for position, event_id, meta in rows:
+            ids[position - lo] = event_id
+            metas[position - lo] = meta
+        return ids, metas
 
     def event_row(self, position: int) -> dict[str, Any] | None:
         row = single_row(
