@@ -314,11 +314,10 @@ def _candidates(
     etype = f"NULLIF(trim(CAST({raw('type')} AS VARCHAR)), '')"
     event_id = f"NULLIF(trim(CAST({raw('event_id')} AS VARCHAR)), '')"
     version_raw = f"NULLIF(trim(CAST({raw('version')} AS VARCHAR)), '')"
-    data = (
-        _json_expr(con, st, fields.get("data"))
-        if "data" in fields
-        else _rest_as_json(visible, fields)
-    )
+    if "data" in fields:
+        data = _json_expr(con, st, fields["data"])
+    else:
+        data = _rest_as_json(visible, fields, st.record_column)
     meta = _json_expr(con, st, fields.get("meta")) if "meta" in fields else "NULL"
     time_raw = f"NULLIF(trim(CAST({raw('time')} AS VARCHAR)), '')"
     time_expr = _time_expr(con, st, fields.get("time"))
@@ -387,25 +386,33 @@ def _json_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
     assert resolved is not None
     kind = _type_of(con, st, resolved.sql)
     x = resolved.sql
+    if kind in ("BLOB", "VARCHAR"):
+        text = f"TRY(decode({x}))" if kind == "BLOB" else x
+        x = f"CASE WHEN json_valid({text}) THEN json({text}) END"
+        kind = "JSON"
     if kind == "JSON":
         # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once;
         # one that looks like JSON text but does not parse is invalid (NULL: the row is rejected).
         return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
                         THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END ELSE {x} END"""
-    if kind == "BLOB":
-        x = f"TRY(decode({x}))"
-        kind = "VARCHAR"
-    if kind == "VARCHAR":
-        return f"CASE WHEN json_valid({x}) THEN json({x}) END"
     return f"to_json({x})"
 
 
-def _rest_as_json(visible: dict[str, str], fields: dict[str, Resolved]) -> str:
-    """For flat rows with no payload column: the columns no field took, nulls left out."""
+def _rest_as_json(
+    visible: dict[str, str], fields: dict[str, Resolved], record: str | None = None
+) -> str:
+    """For flat rows with no payload column: the columns no field took, nulls left out.
+
+    ``record`` is a column holding the whole record as JSON (flat JSON Lines): the payload is
+    that object without the keys the fields took, which also keeps keys beyond the sample.
+    """
     taken = {r.spec for r in fields.values()} | {r.sql.strip('"') for r in fields.values()}
     rest = [c for c in visible if c not in taken]
     if not rest:
         return "NULL"
+    if record is not None:
+        drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
+        return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
     members = ", ".join(f"{quote(c)} := {quote(c)}" for c in rest)
     return f"json_merge_patch('{{}}', to_json(struct_pack({members})))"
 

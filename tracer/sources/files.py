@@ -198,7 +198,7 @@ def _staged_json(
         source=str(path),
         format=fmt,
         rows_read=rows,
-        preset={"data": "_flat_data"} if flat else {},
+        record_column="_flat_data" if flat else None,
         json_columns=frozenset(json_columns),
         row_expr=None,
         invalid="_invalid",
