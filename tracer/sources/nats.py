@@ -270,37 +270,55 @@ class _Reader:
                 config.opt_start_time = value
             consumer = await js.add_consumer(stream, config=config)
             try:
-                sub = await js.pull_subscribe_bind(
-                    durable=None,
-                    stream=stream,
-                    name=consumer.name,
-                    pending_msgs_limit=4 * self.batch_size,
-                )
                 if consumer.num_pending:
-                    await self._drain(sub, last)
-                await sub.unsubscribe()
+                    await self._drain(nc, stream, consumer.name, last)
             finally:
                 with contextlib.suppress(Exception):  # else the server drops it when inactive
                     await js.delete_consumer(stream, consumer.name)
         finally:
             await nc.close()
 
-    async def _drain(self, sub: Any, last: int) -> None:
-        idle = 0
-        while not self._stop.is_set():
-            try:
-                msgs = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT)
-            except TimeoutError:
-                idle += 1
-                if idle >= 3:  # messages removed under us (retention): what was read stands
-                    return
-                continue
-            idle = 0
-            batch, done = self._batch(msgs, last)
-            if batch is not None:
-                self._put(batch)
-            if done:
+    async def _drain(self, nc: Any, stream: str, consumer: str, last: int) -> None:
+        """Pull batches with explicit requests, collected by a callback (cheaper than fetch())."""
+        inbox = nc.new_inbox()
+        received: list[Any] = []
+        ended = asyncio.Event()
+        want = self.batch_size
+
+        async def collect(msg: Any) -> None:
+            if not msg.reply and not msg.data and msg.headers and "Status" in msg.headers:
+                ended.set()  # 404 no messages / 408 request timeout: this request is over
                 return
+            received.append(msg)
+            if len(received) >= want:
+                ended.set()
+
+        sub = await nc.subscribe(inbox, cb=collect, pending_msgs_limit=4 * want)
+        request = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        idle = 0
+        try:
+            while not self._stop.is_set():
+                ended.clear()
+                await nc.publish(
+                    request, orjson.dumps({"batch": want, "no_wait": True}), reply=inbox
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), FETCH_TIMEOUT)
+                msgs = received[:]
+                received.clear()
+                if not msgs:
+                    idle += 1
+                    if idle >= 3:  # messages removed under us (retention): what was read stands
+                        return
+                    continue
+                idle = 0
+                batch, done = self._batch(msgs, last)
+                if batch is not None:
+                    self._put(batch)
+                if done:
+                    return
+        finally:
+            await sub.unsubscribe()
 
     def _batch(self, msgs: list[Any], last: int) -> tuple[pa.RecordBatch | None, bool]:
         seqs, subjects, times, headers, ids, values = [], [], [], [], [], []
