@@ -196,13 +196,17 @@ def whatif_html(result: Any) -> str:
 
 
 class HTML:
-    """Any of the views above, displayed by Jupyter (and printable as its markup)."""
+    """Any of the views above, displayed by Jupyter; ``repr`` is the plain-text version."""
 
-    def __init__(self, markup: str) -> None:
+    def __init__(self, markup: str, text: str = "") -> None:
         self.markup = markup
+        self.text = text
 
     def _repr_html_(self) -> str:
         return self.markup
+
+    def __repr__(self) -> str:
+        return self.text or "<HTML view>"
 
     def __str__(self) -> str:
         return self.markup
@@ -212,7 +216,7 @@ def show_state(replay: Any, stream: str | None, at: Any = "end") -> HTML:
     """A stream's (or read model's) state at a point, with what its last event changed
     highlighted."""
     result = replay.state(stream, at)
-    return HTML(state_html(result, last_change(replay, result)))
+    return HTML(state_html(result, last_change(replay, result)), repr(result))
 
 
 def last_change(replay: Any, result: Any) -> list[Change]:

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from tracer.errors import TracerError
-from tracer.notebook.data import numeric_change, values_at, whatif_history
 from tracer.notebook.style import DOWN, LINES, REAL, UP, WHATIF, layout, short, when
+from tracer.notebook.values import numeric_change, values_at, whatif_history
 from tracer.replay import Replay
 
 HOVER_CHANGE = (
@@ -80,6 +81,7 @@ def _step_trace(
     colour: str,
     dash: str = "solid",
     group: str | None = None,
+    row: int | None = None,
 ) -> None:
     """A step line holding each value until the next change (and to the log's end), with
     markers on the changing events only."""
@@ -99,8 +101,10 @@ def _step_trace(
         legendgroup=group,
         line=line,
         hoverinfo="skip",
+        row=row,
+        col=None if row is None else 1,
     )
-    marker = {"size": 7, "color": colour}
+    marker = {"size": 7 if len(frame) <= 300 else 4, "color": colour}
     fig.add_scatter(
         x=frame["time"],
         y=values,
@@ -111,7 +115,14 @@ def _step_trace(
         marker=marker,
         customdata=_custom(label, frame, path),
         hovertemplate=HOVER_CHANGE,
+        row=row,
+        col=None if row is None else 1,
     )
+
+
+def _unit(replay: Replay) -> str:
+    """What a figure counts: streams, or the keys of a read model."""
+    return "keys" if replay.is_read_model else "streams"
 
 
 def _label(stream: str | None) -> str:
@@ -199,22 +210,22 @@ def diff_bars(
             "<b>%{y}</b><br>" + html.escape(path) + ": %{customdata[0]:,} → %{customdata[1]:,}"
             "<br>change %{x:+,}<extra></extra>"
         ),
-        text=[f"{d:+,}" for d in shown["delta"]],
+        text=[_number(d, sign=True) for d in shown["delta"]],
         textposition="outside",
         cliponaxis=False,
         name=f"change of {path}",
     )
-    subtitle = f"{len(frame)} streams changed, net {frame['delta'].sum():+,}"
+    unit = _unit(replay)
+    subtitle = f"{len(frame)} {unit} changed, net {_number(frame['delta'].sum(), sign=True)}"
     if len(rest):
-        subtitle += (
-            f"; the {top} largest changes shown, {len(rest)} more (net {rest['delta'].sum():+,})"
-        )
+        net = _number(rest["delta"].sum(), sign=True)
+        subtitle += f"; the {top} largest changes shown, {len(rest)} more (net {net})"
     layout(
         fig,
         f"Change of {path} from {frm} to {to}\n{subtitle}",
         height=max(260, 120 + 22 * len(shown)),
         x=f"change of {path}",
-        y="stream",
+        y=unit[:-1],
     )
     fig.update_yaxes(type="category")
     fig.add_vline(x=0, line={"color": "#888", "width": 1})
@@ -239,6 +250,7 @@ def distribution(
     most frequent and sum the rest as ``other``.
     """
     frame = values_at(replay, path, at)
+    unit = _unit(replay)
     numbers = frame[[_is_number(v) for v in frame["value"]]]
     fig = go.Figure()
     if len(frame) and len(numbers) == len(frame):
@@ -248,7 +260,7 @@ def distribution(
             edges = np.sort(np.append(edges, below))
         split = below if below is not None else -np.inf
         for name, mask, colour in (
-            (f"< {below:g}" if below is not None else "streams", values >= split, REAL),
+            (f"< {below:g}" if below is not None else unit, values >= split, REAL),
             (f"< {below:g}" if below is not None else "", values < split, DOWN),
         ):
             if not mask.any():
@@ -267,7 +279,7 @@ def distribution(
                 marker={"color": colour, "line": {"width": 0.5, "color": "white"}},
                 customdata=np.column_stack([edges[:-1], edges[1:], examples]),
                 hovertemplate="%{customdata[0]:,.4g} – %{customdata[1]:,.4g}<br>"
-                "<b>%{y}</b> streams<br>e.g. %{customdata[2]}<extra></extra>",
+                f"<b>%{{y}}</b> {unit}<br>e.g. %{{customdata[2]}}<extra></extra>",
             )
         fig.update_layout(barmode="stack", showlegend=below is not None)
         xtitle = path
@@ -281,17 +293,17 @@ def distribution(
             x=shown.index.astype(str),
             y=shown.to_numpy(),
             marker={"color": REAL},
-            hovertemplate="%{x}<br><b>%{y}</b> streams<extra></extra>",
+            hovertemplate=f"%{{x}}<br><b>%{{y}}</b> {unit}<extra></extra>",
             name=path,
         )
         xtitle = f"{path} (value)"
     missing = replay_states_count(replay, at) - len(frame)
-    subtitle = f"{len(frame)} streams at {at}"
+    subtitle = f"{len(frame)} {unit} at {at}"
     if missing > 0:
         subtitle += f"; {missing} without {path}"
     if below is not None and len(numbers):
         subtitle += f"; {int((numbers['value'].astype(float) < below).sum())} below {below:g}"
-    layout(fig, f"Distribution of {path}\n{subtitle}", x=xtitle, y="streams", legend=path)
+    layout(fig, f"Distribution of {path}\n{subtitle}", x=xtitle, y=unit, legend=path)
     fig.update_yaxes(rangemode="tozero", tickformat=",d", dtick=_count_tick(fig))
     return fig
 
@@ -319,51 +331,129 @@ def whatif_comparison(
 ) -> go.Figure:
     """The real history of ``path`` in one stream (or a read model's state, or one key) against
     its history when the log is replayed with events skipped, edited or inserted: a solid and a
-    dashed step line, markers on changing events, a dotted vertical line at each modified event.
+    dashed step line with markers on changing events, a dotted vertical line at each modified
+    event, and (for numbers) a lower panel with the difference what-if − real over time.
 
     Reduction: one point per change on each line, thinned like :func:`field_history` beyond
-    ``max_points``.
+    ``max_points``; beyond 40 modified events their lines give way to ticks on the difference
+    panel.
     """
     real = replay.history(stream, path)
     alternative = whatif_history(replay, stream, path, skip=skip, edit=edit, insert=insert)
-    end = _log_end(replay)
-    fig = go.Figure()
-    _step_trace(fig, thin(real, max_points), "real", path, end, colour=REAL)
-    _step_trace(
-        fig, thin(alternative, max_points), "what-if", path, end, colour=WHATIF, dash="dash"
+    difference = _difference(real, alternative)
+    panels = 2 if difference is not None else 1
+    fig = make_subplots(
+        rows=panels,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.7, 0.3][:panels],
+        vertical_spacing=0.06,
     )
-    marks = [(p, "skipped") for p in skip] + [(p, "edited") for p in (edit or {})]
-    marks += [(after, "inserted after") for after, _ in insert or []]
-    for position, what in marks:
-        row = replay.store.event(int(position)) if position else None
-        if row is None or row["time"] is None:
-            continue
-        fig.add_vline(
-            x=pd.Timestamp(row["time"]), line={"color": "#888", "dash": "dot", "width": 1}
+    end = _log_end(replay)
+    _step_trace(fig, thin(real, max_points), "real", path, end, colour=REAL, row=1)
+    _step_trace(
+        fig, thin(alternative, max_points), "what-if", path, end, colour=WHATIF, dash="dash", row=1
+    )
+    if difference is not None:
+        shown = thin(difference, max_points)
+        fig.add_scatter(
+            x=[*shown["time"], *([end] if end is not None and len(shown) else [])],
+            y=[*shown["value"], *(list(shown["value"].iloc[-1:]) if end is not None else [])],
+            mode="lines",
+            line={"shape": "hv", "color": "#555", "width": 1.5},
+            fill="tozeroy",
+            fillcolor="rgba(213,94,0,0.15)",
+            name="what-if − real",
+            hovertemplate="%{x}<br>what-if − real: %{y:+,}<extra></extra>",
+            row=2,
+            col=1,
         )
-        fig.add_annotation(
-            x=pd.Timestamp(row["time"]),
-            y=1,
-            yref="paper",
-            text=f"{what} pos {position}",
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"size": 11, "color": "#555"},
-        )
+        fig.update_yaxes(title_text="what-if − real", row=2, col=1)
+    _mark_modified(fig, replay, skip, edit, insert, panels)
     final_real = real["value"].iloc[-1] if len(real) else None
     final_alt = alternative["value"].iloc[-1] if len(alternative) else None
-    subtitle = f"at the end: real {short(final_real)}, what-if {short(final_alt)}"
+    subtitle = f"at the end: real {_number(final_real)}, what-if {_number(final_alt)}"
     if _is_number(final_real) and _is_number(final_alt):
-        subtitle += f" (difference {final_alt - final_real:+,})"
+        subtitle += f" (difference {_number(final_alt - final_real, sign=True)})"
     layout(
         fig,
         f"What if? {path} of {_label(stream)}\n{subtitle}",
-        x="time (UTC)",
-        y=path,
+        height=520 if panels == 2 else 420,
         legend="replay",
     )
+    fig.update_yaxes(title_text=path, row=1, col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=panels, col=1)
     numbers = [v for v in [*real["value"], *alternative["value"]] if _is_number(v)]
     if numbers and min(numbers) < 0:
-        fig.add_hline(y=0, line={"color": "#888", "width": 1, "dash": "dot"})
+        fig.add_hline(y=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=1, col=1)
     return fig
+
+
+def _number(value: Any, sign: bool = False) -> str:
+    """A number as people write it (float noise rounded away); anything else shortened."""
+    if not _is_number(value):
+        return short(value)
+    value = round(float(value), 6) if isinstance(value, float) else value
+    return f"{value:+,}" if sign else f"{value:,}"
+
+
+def _difference(real: pd.DataFrame, alternative: pd.DataFrame) -> pd.DataFrame | None:
+    """what-if − real at every change of either, when both are numbers (else ``None``)."""
+    values = [*real["value"], *alternative["value"]]
+    if not values or not all(v is None or _is_number(v) for v in values):
+        return None
+    times = pd.DataFrame({"time": sorted(set(real["time"]) | set(alternative["time"]))})
+
+    def at(frame: pd.DataFrame) -> pd.Series:
+        side = frame[["time", "value"]].astype({"value": float}).sort_values("time", kind="stable")
+        merged = pd.merge_asof(times, side.drop_duplicates("time", keep="last"), on="time")
+        return merged["value"].fillna(0.0)
+
+    delta = (at(alternative) - at(real)).round(6)
+    return pd.DataFrame({"time": times["time"], "value": delta})
+
+
+def _mark_modified(
+    fig: go.Figure,
+    replay: Replay,
+    skip: Iterable[int],
+    edit: dict[int, Any] | None,
+    insert: list[tuple[int, dict[str, Any]]] | None,
+    panels: int,
+) -> None:
+    """Dotted lines (labelled when few) at the modified events, or ticks when there are many."""
+    marks = [(int(p), "skipped") for p in skip] + [(int(p), "edited") for p in (edit or {})]
+    marks += [(int(after), "inserted after") for after, _ in insert or []]
+    positions = sorted({p for p, _ in marks if p > 0})
+    if not positions:
+        return
+    with replay.store.lock:
+        times = dict(
+            replay.store.con.execute(
+                "SELECT position, time FROM events WHERE position IN (SELECT unnest(?::BIGINT[]))",
+                [positions],
+            ).fetchall()
+        )
+    found = [(p, what, times.get(p)) for p, what in marks if times.get(p) is not None]
+    if len(found) <= 40:
+        for position, what, time in found:
+            fig.add_vline(
+                x=time, line={"color": "#888", "dash": "dot", "width": 1}, row="all", col=1
+            )
+            if len(found) <= 4:
+                fig.add_annotation(
+                    x=time, y=1, yref="paper", text=f"{what} pos {position}", showarrow=False,
+                    xanchor="left", yanchor="top", font={"size": 11, "color": "#555"},
+                )  # fmt: skip
+        return
+    fig.add_scatter(
+        x=[t for _, _, t in found],
+        y=[0] * len(found),
+        mode="markers",
+        marker={"symbol": "line-ns-open", "size": 10, "color": "#555"},
+        name="modified events",
+        customdata=[[p, w] for p, w, _ in found],
+        hovertemplate="%{customdata[1]} pos %{customdata[0]}<extra></extra>",
+        row=panels,
+        col=1,
+    )

@@ -16,20 +16,20 @@ PALETTE = (
     "#CC79A7",
     "#56B4E9",
     "#D55E00",
-    "#F0E442",
-    "#000000",
     "#4E79A7",
-    "#F28E2B",
     "#59A14F",
     "#B07AA1",
     "#9C755F",
     "#76B7B2",
-    "#EDC948",
+    "#F28E2B",
     "#FF9DA7",
+    "#000000",
+    "#EDC948",
+    "#BCBD22",
 )
 OTHER = "#BAB0AC"
 #: Colours of lines, one per stream in a figure.
-LINES = PALETTE[:6] + PALETTE[8:14]
+LINES = PALETTE[:12]
 REAL = "#0072B2"
 WHATIF = "#D55E00"
 UP = "#1A7F37"
