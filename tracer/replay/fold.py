@@ -77,63 +77,84 @@ class Folder:
         states: dict[Any, Any],
         dirty: set[Any] | None = None,
         last: dict[Any, tuple[int, int | None, int | None]] | None = None,
-    ) -> int:
-        """Fold every batch into ``states``; returns how many events were applied.
+    ) -> None:
+        """Fold every batch into ``states``.
 
-        ``dirty`` collects the buckets that changed; ``last`` the last applied event per bucket
-        (position, version, time).
+        ``dirty`` collects the buckets with folded events; ``last`` the last folded event per
+        bucket (position, version, time).
         """
+        simple = not self.read_model and not self.upcasts and last is None
+        for batch in batches:
+            columns = [batch.column(i).to_pylist() for i in range(6)]
+            if not columns[0]:
+                continue
+            extras = Extras(self.fetch_extras, columns[0][0], columns[0][-1])
+            if simple:
+                self._fold_aggregate(columns, extras, states)
+                if dirty is not None:
+                    dirty.update(columns[1])
+            else:
+                self._fold_any(columns, extras, states, dirty, last)
+
+    def _fold_aggregate(self, columns: list[list[Any]], extras: Extras, states: dict) -> None:
+        """The hot loop: one state per stream, no upcaster. Keep it lean."""
+        get_handler, star, initial = self.handlers.get, self.star, self.initial
+        get_state = states.get
+        event: Event | None = None
+        try:
+            for position, stream, version, event_type, time_us, raw in zip(*columns, strict=True):
+                handler = get_handler(event_type, star)
+                if handler is None:
+                    continue
+                event = Event(position, stream, version, event_type, time_us, raw, extras, None)
+                state = get_state(stream, _MISSING)
+                if state is _MISSING:
+                    state = states[stream] = initial()
+                result = handler(state, event)
+                if result is not None:
+                    states[stream] = result
+        except Exception as exc:
+            raise self._error(exc, event, None) from exc
+
+    def _fold_any(
+        self,
+        columns: list[list[Any]],
+        extras: Extras,
+        states: dict[Any, Any],
+        dirty: set[Any] | None,
+        last: dict[Any, tuple[int, int | None, int | None]] | None,
+    ) -> None:
         handlers, star, upcasts = self.handlers, self.star, self.upcasts
         aggregate = not self.read_model
-        initial = self.initial
-        applied = 0
         event: Event | None = None
-        for batch in batches:
-            positions, streams, versions, types, times, raws = (
-                batch.column(i).to_pylist() for i in range(6)
-            )
-            if not positions:
-                continue
-            extras = Extras(self.fetch_extras, positions[0], positions[-1])
-            try:
-                for row, event_type in enumerate(types):
-                    up = upcasts.get(event_type) if upcasts else None
-                    if up is not None:
-                        event_type = up.final_type
-                    handler = handlers.get(event_type, star)
-                    if handler is None:
+        try:
+            for position, stream, version, event_type, time_us, raw in zip(*columns, strict=True):
+                up = upcasts.get(event_type) if upcasts else None
+                if up is not None:
+                    event_type = up.final_type
+                handler = handlers.get(event_type, star)
+                if handler is None:
+                    continue
+                event = Event(position, stream, version, event_type, time_us, raw, extras, up)
+                if aggregate:
+                    bucket = stream
+                else:
+                    bucket = self.bucket(event)
+                    if bucket is SKIPPED:
                         continue
-                    event = Event(
-                        positions[row],
-                        streams[row],
-                        versions[row],
-                        event_type,
-                        times[row],
-                        raws[row],
-                        extras,
-                        up,
-                    )
-                    if aggregate:
-                        bucket = streams[row]
-                    else:
-                        bucket = self.bucket(event)
-                        if bucket is SKIPPED:
-                            continue
-                    state = states.get(bucket, _MISSING)
-                    if state is _MISSING:
-                        state = initial()
-                    result = handler(state, event)
-                    states[bucket] = state if result is None else result
-                    applied += 1
-                    if dirty is not None:
-                        dirty.add(bucket)
-                    if last is not None:
-                        last[bucket] = (event.position, event.version, event._t)
-            except ProjectionError:
-                raise
-            except Exception as exc:
-                raise self._error(exc, event, None) from exc
-        return applied
+                state = states.get(bucket, _MISSING)
+                if state is _MISSING:
+                    state = self.initial()
+                result = handler(state, event)
+                states[bucket] = state if result is None else result
+                if dirty is not None:
+                    dirty.add(bucket)
+                if last is not None:
+                    last[bucket] = (position, version, time_us)
+        except ProjectionError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, event, None) from exc
 
     # -- one event at a time ----------------------------------------------------------------
     def events(self, batches: Iterable[pa.RecordBatch]) -> Iterator[Event]:

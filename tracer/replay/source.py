@@ -7,6 +7,8 @@ position, so reading a slice of a large log costs only that slice.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -204,7 +206,7 @@ class EventSource:
             except duckdb.Error as exc:
                 raise TracerError(f"cannot read events: {str(exc).splitlines()[0]}") from exc
             try:
-                yield from reader
+                yield from _prefetched(reader)
             finally:
                 reader.close()
         finally:
@@ -226,3 +228,43 @@ class EventSource:
         for stream_name, position, version, time_us in zip(*columns, strict=True):
             result[stream_name] = (position, version, time_us)
         return result
+
+
+_DONE: Any = object()
+
+
+def _prefetched(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, read ahead by a thread: DuckDB scans the next batch while Python
+    folds this one (the two run on separate cores)."""
+    batches: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                if stop.is_set():
+                    return
+                batches.put(batch)
+        except BaseException as exc:  # handed to the consumer, raised there
+            batches.put(exc)
+        finally:
+            batches.put(_DONE)
+
+    worker = threading.Thread(target=produce, name="tracer-replay-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, duckdb.Error):
+                    raise TracerError(f"cannot read events: {str(item).splitlines()[0]}") from item
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        worker.join()
