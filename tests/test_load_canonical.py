@@ -349,3 +349,43 @@ def test_gzip_source_rows_are_lines(tmp_path: Path) -> None:
     store = tracer.open()
     store.load(path)
     assert column(store, "source_row") == [2, 4]
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "jsonl-with-blank-line", "array"])
+def test_keys_first_seen_after_the_sample_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    """Columns come from a sample of the first records; a canonical key that first appears
+    later (metadata added in a newer version of the app) is not lost."""
+    import tracer.sources.files as files
+
+    monkeypatch.setattr(files, "SAMPLE_ROWS", 2)
+    rows: list[Any] = [{"stream": "s-1", "type": "T", "data": {"i": i}} for i in range(3)]
+    rows.append(
+        {
+            "stream": "s-1",
+            "type": "T",
+            "data": {"i": 3},
+            "metadata": {"correlationId": "c"},
+            "causation_id": "k",
+        }
+    )
+    if shape == "array":
+        path = tmp_path / "a.json"
+        path.write_text(json.dumps(rows))
+    else:
+        if shape == "jsonl-with-blank-line":
+            rows.insert(1, "")
+        path = write_jsonl(tmp_path / "a.jsonl", rows)
+    store = tracer.open()
+    report = store.load(path)
+    assert (report.loaded, report.rows_read) == (4, 4)
+    last = store.event(4)
+    assert last is not None
+    assert (last["meta"], last["correlation_id"], last["causation_id"]) == (
+        {"correlationId": "c"},
+        "c",
+        "k",
+    )
+    assert last["data"] == {"i": 3}
+    assert last["source_row"] == (5 if shape == "jsonl-with-blank-line" else 4)

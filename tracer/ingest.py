@@ -206,7 +206,10 @@ def _ingest(
     cand = _candidates(con, st, columns, visible, fields)
     con.execute("SET TimeZone = 'UTC'")
     try:
-        total, bad = con.execute(f"SELECT count(*), count(_reason) FROM {cand}").fetchone()
+        late = "count(*) FILTER (WHERE _late)" if st.late else "0"
+        total, bad, late_rows = con.execute(
+            f"SELECT count(*), count(_reason), {late} FROM {cand}"
+        ).fetchone()
         if st.row_expr is None and total + len(st.rejections) != st.rows_read and st.fallback:
             # The fast reader saw a different number of records than the file has lines.
             con.execute("DROP VIEW IF EXISTS _cand; DROP TABLE IF EXISTS _cand_t")
@@ -216,6 +219,20 @@ def _ingest(
                 return _ingest(con, exact, user_map, load_id, zone)
             finally:
                 exact.drop(con)
+        if late_rows and st.widen is not None:
+            # Keys that name a canonical field appear after the sampled records: stage again
+            # with them, rather than lose them.
+            names = sorted(st.late)
+            counts = con.execute(
+                f'SELECT {", ".join(f"count({quote(n)})" for n in names)} FROM "{st.table}"'
+            ).fetchone()
+            con.execute("DROP VIEW IF EXISTS _cand; DROP TABLE IF EXISTS _cand_t")
+            st.drop(con)
+            wider = st.widen({n for n, c in zip(names, counts, strict=True) if c})
+            try:
+                return _ingest(con, wider, user_map, load_id, zone)
+            finally:
+                wider.drop(con)
         if bad:
             _reject_candidates(con, cand, st, visible, load_id)
             part.rejected += bad
@@ -331,6 +348,8 @@ def _candidates(
         extra += f", s.{quote(st.raw_column)} AS _raw"
     if not st.is_view:
         extra += ", s.rowid AS _rid"
+    if st.late:
+        extra += f", ({' OR '.join(f's.{quote(c)} IS NOT NULL' for c in sorted(st.late))}) AS _late"
     corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields)
     category_in, category_out = _category(fields)
     con.execute(

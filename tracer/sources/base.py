@@ -56,6 +56,8 @@ class Staged:
     is_view: bool = False  # ``table`` is a view over the source, read once by the loader
     raw_lookup: Callable[[set[int]], dict[int, str]] | None = None  # raw text of rows, by number
     fallback: Callable[[], Staged] | None = None  # a slower exact staging, if rows_read disagrees
+    late: frozenset[str] = frozenset()  # staged columns for keys the sample did not show
+    widen: Callable[[set[str]], Staged] | None = None  # staging again with the late keys found
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         try:

@@ -107,45 +107,65 @@ def _known(path: Path) -> bool:
 
 
 # -- JSON Lines ---------------------------------------------------------------------------------
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+# Columns come from the keys of the first records (a sample). Keys that would name a canonical
+# field but are not in the sample (``meta`` first appearing after the sample) are staged too, as
+# "late" columns the loader checks: when any row has one, the file is staged again with it.
+Columns = dict[str, str]  # key -> JSON or VARCHAR
+
+
+def _stage_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, known: Columns | None = None
+) -> Staged:
     """JSON Lines: a view over DuckDB's NDJSON reader when each line is one record."""
     table = stage_name("jsonl")
     reader = f"read_json_objects({sql_string(str(path))}, format='newline_delimited', ignore_errors=true)"
-    columns = _sample_columns(con, reader)
-    flat = not any(c in ENVELOPE_JSON for c in columns)
+    columns = _sample_columns(con, reader) if known is None else known
+    late = _late_keys(columns) if known is None else {}
     lines = _count_lines(path) if compression_of(path) is None else -1
     if lines < 0:
-        return _stage_lines(con, table, path, "jsonl", columns, flat)
+        return _stage_lines(con, table, path, "jsonl", columns, late)
+    flat = _is_flat(columns)
     con.execute(
-        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns, flat)} FROM {reader}'
+        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns | late, flat)} '
+        f"FROM {reader}"
     )
     return _staged_json(
         table,
         path,
         "jsonl",
         columns,
-        flat,
+        late,
         rows=lines,
-        fallback=lambda: _stage_lines(con, stage_name("jsonl"), path, "jsonl", columns, flat),
+        fallback=lambda: _stage_lines(con, stage_name("jsonl"), path, "jsonl", columns, late),
+        widen=lambda found: _stage_jsonl(con, path, columns | _pick(late, found)),
     )
 
 
-def _stage_json_array(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+def _stage_json_array(
+    con: duckdb.DuckDBPyConnection, path: Path, known: Columns | None = None
+) -> Staged:
     """A JSON array of events; the row number is the element's index (1-based)."""
     table = stage_name("json")
     reader = f"read_json_objects({sql_string(str(path))}, format='array')"
     try:
-        columns = _sample_columns(con, reader)
-        flat = not any(c in ENVELOPE_JSON for c in columns)
-        con.execute(
-            f'CREATE TEMP TABLE "{table}" AS SELECT {_transform_select("json", columns, flat)} FROM {reader}'
-        )
+        columns = _sample_columns(con, reader) if known is None else known
+        late = _late_keys(columns) if known is None else {}
+        select = _transform_select("json", columns | late, _is_flat(columns))
+        con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT {select} FROM {reader}')
     except duckdb.Error as exc:
         raise SourceError(
             f"{path} is not a JSON array of events: {str(exc).splitlines()[0]}"
         ) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    staged = _staged_json(table, path, "json", columns, flat, rows=rows)
+    staged = _staged_json(
+        table,
+        path,
+        "json",
+        columns,
+        late,
+        rows=rows,
+        widen=lambda found: _stage_json_array(con, path, columns | _pick(late, found)),
+    )
     staged.is_view = False
     staged.raw_lookup = None
     return staged
@@ -156,23 +176,34 @@ def _stage_lines(
     table: str,
     path: Path,
     fmt: str,
-    columns: dict[str, str],
-    flat: bool,
+    columns: Columns,
+    late: Columns,
 ) -> Staged:
     """Exact path: read lines in Python (true line numbers), parse them in DuckDB in batches."""
     lines_table = f"{table}_lines"
     stage_arrow(
         con, lines_table, _line_batches(path), pa.schema([(ROW, pa.int64()), ("line", pa.string())])
     )
+    select = _transform_select("json", columns | late, _is_flat(columns))
     con.execute(
         f"""CREATE TEMP TABLE "{table}" AS
-            SELECT {ROW}, {_transform_select("json", columns, flat)}, line AS _line
+            SELECT {ROW}, {select}, line AS _line
             FROM (SELECT {ROW}, line, CASE WHEN json_valid(line) THEN json(line) END AS json
                   FROM "{lines_table}" WHERE trim(line) <> '')"""
     )
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     con.execute(f'DROP TABLE "{lines_table}"')
-    staged = _staged_json(table, path, fmt, columns, flat, rows=rows)
+    staged = _staged_json(
+        table,
+        path,
+        fmt,
+        columns,
+        late,
+        rows=rows,
+        widen=lambda found: _stage_lines(
+            con, stage_name(fmt), path, fmt, columns | _pick(late, found), {}
+        ),
+    )
     staged.is_view = False
     staged.row_expr = ROW
     staged.raw_column = "_line"
@@ -184,13 +215,15 @@ def _staged_json(
     table: str,
     path: Path,
     fmt: str,
-    columns: dict[str, str],
-    flat: bool,
+    columns: Columns,
+    late: Columns,
     *,
     rows: int,
     fallback: Callable[[], Staged] | None = None,
+    widen: Callable[[set[str]], Staged] | None = None,
 ) -> Staged:
-    json_columns = {name for name, kind in columns.items() if kind == "JSON"}
+    flat = _is_flat(columns)
+    json_columns = {name for name, kind in (columns | late).items() if kind == "JSON"}
     if flat:
         json_columns.add("_flat_data")
     return Staged(
@@ -202,11 +235,32 @@ def _staged_json(
         json_columns=frozenset(json_columns),
         row_expr=None,
         invalid="_invalid",
-        hidden=frozenset({"_invalid", "_line", "_flat_data", ROW}),
+        hidden=frozenset({"_invalid", "_line", "_flat_data", ROW, *late}),
         is_view=True,
         raw_lookup=lambda wanted: _raw_lines(path, wanted),
         fallback=fallback,
+        late=frozenset(late),
+        widen=widen if late else None,
     )
+
+
+def _is_flat(columns: Columns) -> bool:
+    """Records without a payload or metadata key: the record itself is the payload."""
+    return not any(c in ENVELOPE_JSON for c in columns)
+
+
+def _late_keys(columns: Columns) -> Columns:
+    """The usual names of the canonical fields that no sampled key gives."""
+    present = {c.lower() for c in columns}
+    late: Columns = {}
+    for names in ALIASES.values():
+        if not any(n.lower() in present for n in names):
+            late.update({n: "JSON" if n in ENVELOPE_JSON else "VARCHAR" for n in names})
+    return late
+
+
+def _pick(late: Columns, found: set[str]) -> Columns:
+    return {k: v for k, v in late.items() if k in found}
 
 
 def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, str]:
@@ -228,7 +282,7 @@ def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, st
 
 
 def _transform_select(json_col: str, columns: dict[str, str], flat: bool) -> str:
-    """Columns for each sampled key, ``_invalid`` for unparsable lines, the record if flat."""
+    """Columns for each key, ``_invalid`` for unparsable lines, the record if flat."""
     schema = orjson.dumps(
         {k: ("JSON" if v == "JSON" else "VARCHAR") for k, v in columns.items()}
     ).decode()
