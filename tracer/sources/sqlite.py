@@ -64,10 +64,13 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
 
 def _pick_table(db: sqlite3.Connection, tables: list[str], path: Path) -> str:
     """The one table that looks like an event table; an error naming them when it is unclear."""
+    user_tables = [t for t in tables if not t.startswith("sqlite_")]
+    if not user_tables:
+        raise SourceError(f"{path} has no tables")
+    if len(user_tables) == 1:
+        return user_tables[0]
     candidates = []
-    for table in tables:
-        if table.startswith("sqlite_"):
-            continue
+    for table in user_tables:
         columns = _columns(db, table)
         layout, _ = presets.detect(columns, table)
         found = auto_detect({c: "VARCHAR" for c in columns})
@@ -75,7 +78,7 @@ def _pick_table(db: sqlite3.Connection, tables: list[str], path: Path) -> str:
             candidates.append(table)
     if len(candidates) == 1:
         return candidates[0]
-    listed = ", ".join(candidates or tables) or "none"
+    listed = ", ".join(candidates or user_tables)
     raise SourceError(f"{path} has several tables; choose one with --table (candidates: {listed})")
 
 
