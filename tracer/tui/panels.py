@@ -17,6 +17,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tracer.tui.paths import Path, as_path, show_path, with_ancestors
+from tracer.tui.styles import background, foreground
 
 MAX_NODES = 1500
 
@@ -117,7 +118,7 @@ class StatePanel(Vertical):
                 node.add_leaf(label, data=child_path)
 
     def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        return foreground(self, name)
 
     def _label(self, key: str | int, value: Any, path: Path) -> Text:
         get = self._part
@@ -134,9 +135,9 @@ class StatePanel(Vertical):
             shown, style = short_json(value), get("state--number")
         label = Text.assemble((key_text, get("state--key")), ": ", (shown, style))
         if path in self.changed:
-            full = self.get_component_rich_style("state--changed")
-            label.stylize(Style(bgcolor=full.bgcolor, bold=True))
-            label.append(" ◀", Style(color=full.bgcolor, bold=True))
+            marked = background(self, "state--changed")
+            label.stylize(marked)
+            label.append(" ◀", Style(color=marked.bgcolor, bold=True))
         return label
 
     def select(self, path: Path) -> bool:
@@ -192,7 +193,7 @@ class ChangePanel(VerticalScroll):
         time = event["time"]
         when = time.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if time is not None else "no time"
         parts.append(
-            Text.assemble((f"{event['stream']}", heading), f" v{event['version']}  ", (when, dim))
+            Text.assemble((f"{event['stream']}", heading), f" v{event['version']}\n", (when, dim))
         )
         parts.append(Text("changes", style=heading))
         if changes is None:
@@ -219,7 +220,7 @@ class ChangePanel(VerticalScroll):
         return Group(*parts)
 
     def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        return foreground(self, name)
 
     def _change_line(self, change: Any) -> Text:
         get = self._part

@@ -24,19 +24,20 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]  # noqa: RUF012
 
     def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+        table.add_column("key", style="bold", width=12, no_wrap=True)
+        table.add_column("what", ratio=1)
+        for section, actions in sections():
+            table.add_row(Text(section, style="bold"), "", end_section=False)
+            for action in actions:
+                table.add_row(action.display, action.help)
+            table.add_row("", "")
+        table.add_row(Text("State panel", style="bold"), "")
+        table.add_row("enter", "On a field: blame it (jump to the event that set it)")
         with VerticalScroll(id="help-body") as body:
             body.border_title = "tracer keys"
             body.border_subtitle = "escape to close · ctrl+p: command palette"
-            for section, actions in sections():
-                table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
-                table.add_column("key", style="bold", width=14, no_wrap=True)
-                table.add_column("what")
-                for action in actions:
-                    table.add_row(action.display, action.help)
-                yield Label(section, classes="help-section")
-                yield Static(table)
-            yield Label("State panel", classes="help-section")
-            yield Static("  enter on a field: blame it (jump to the event that set it)")
+            yield Static(table, id="help-table")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

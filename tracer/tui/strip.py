@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tracer.tui.data import RateHistogram
+from tracer.tui.styles import background, foreground
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -62,7 +63,7 @@ class TimeStrip(Widget):
         return min(int(fraction * width), width - 1)
 
     def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        return foreground(self, name)
 
     def render(self) -> Text:
         width = self.size.width
@@ -73,10 +74,12 @@ class TimeStrip(Widget):
         columns = resample(hist.counts, width)
         peak = max(int(columns.max()), 1)
         marker = self.cursor_column
+        cursor = get("timestrip--cursor") + background(self, "timestrip--cursor")
+        bar = get("timestrip--bar")
         bars = Text()
         for i, n in enumerate(columns):
             level = 0 if n == 0 else max(1, round(int(n) / peak * 8))
-            style = get("timestrip--cursor") if i == marker else get("timestrip--bar")
+            style = cursor if i == marker else bar
             bars.append(BLOCKS[level] if i != marker or level else "│", style)
         start = hist.start.strftime("%Y-%m-%d %H:%M")
         end = hist.end.strftime("%Y-%m-%d %H:%M") if hist.end else ""

@@ -24,6 +24,7 @@ from textual.strip import Strip
 
 from tracer.store import Store
 from tracer.tui.data import Row, TimelineView, fetch_rows
+from tracer.tui.styles import background, foreground
 
 PAGE = 64
 MAX_PAGES = 48
@@ -292,7 +293,7 @@ class Timeline(ScrollView, can_focus=True):
         if cursor:
             base = base + self.get_component_rich_style("timeline--cursor")
         elif self._is_match(row.position):
-            base = base + _background(self.get_component_rich_style("timeline--match"))
+            base = base + background(self, "timeline--match")
         gutter, gutter_style = self._gutter(row)
         time = row.time if c.time >= 23 else row.time[: c.time] if c.time >= 19 else row.time[11:19]
         summary_style = get("timeline--summary")
@@ -312,7 +313,7 @@ class Timeline(ScrollView, can_focus=True):
         return Strip(segments, width).crop_extend(0, width, base)
 
     def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        return foreground(self, name)
 
     def _gutter(self, row: Row) -> tuple[str, Style]:
         get = self._part
@@ -330,8 +331,3 @@ class Timeline(ScrollView, can_focus=True):
             return False
         i = int(np.searchsorted(matches, position))
         return i < len(matches) and int(matches[i]) == position
-
-
-def _background(style: Style) -> Style:
-    """Only the background and weight of a style (the row highlight keeps column colours)."""
-    return Style(bgcolor=style.bgcolor, bold=style.bold)
