@@ -126,7 +126,9 @@ def timeline(
             f"too many to draw one by one: counted per {_bucket_label(facts['bucket'], x)}"
         )
     if facts["no_time"]:
-        notes.append(f"{facts['no_time']:,} events without a time not drawn (use x='position')")
+        notes.append(
+            f"{_plural(facts['no_time'], 'event')} without a time not drawn (use x='position')"
+        )
     layout(
         fig,
         "Timeline of events by " + by + "\n" + "; ".join(notes),
@@ -363,7 +365,7 @@ def correlation_graph(
     lanes = list(dict.fromkeys(nodes.sort_values("position")["stream"].astype(str)))
     if len(external):
         lanes = [outside, *lanes]
-    note = f"{len(nodes)} events, {int((edges['kind'] == 'causation').sum())} causation and "
+    note = f"{_plural(len(nodes), 'event')}, {int((edges['kind'] == 'causation').sum())} causation and "
     note += f"{int((edges['kind'] == 'correlation').sum())} correlation links; seed ringed in black"
     if cut:
         note += f"; cut at {limit} events"

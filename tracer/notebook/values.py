@@ -3,6 +3,7 @@ change between two points, and its history in a what-if replay."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -41,31 +42,38 @@ def values_at(replay: Replay, path: str, at: Any = "end") -> pd.DataFrame:
 
 def numeric_change(replay: Replay, path: str, frm: Any, to: Any) -> pd.DataFrame:
     """Per stream whose state changed between two points, the value at ``path`` before and
-    after (0 where the path did not exist yet or any more) and the change; only numbers."""
+    after (0 where the path did not exist yet or any more) and the change; only numbers.
+    Read from the changes :meth:`Replay.diff_all` lists, without replaying stream by stream."""
     segments = parse_path(path)
     changed = replay.diff_all(frm, to)
-    if changed.empty:
-        return pd.DataFrame(columns=["stream", "old", "new", "delta"])
-    before = {r.stream: r.state for r in _results(replay, frm, changed["stream"])}
-    after = {r.stream: r.state for r in _results(replay, to, changed["stream"])}
     rows = []
-    for stream in changed["stream"]:
-        old = get(before.get(stream), segments) if stream in before else MISSING
-        new = get(after.get(stream), segments) if stream in after else MISSING
-        old_n = 0 if old is MISSING else old
-        new_n = 0 if new is MISSING else new
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old_n, new_n)):
+    for stream, changes in zip(changed["stream"], changed["changes"], strict=True):
+        found = _path_change(changes, segments)
+        if found is None:
             continue
-        if old_n != new_n:
-            rows.append({"stream": stream, "old": old_n, "new": new_n, "delta": new_n - old_n})
+        old, new = (0 if v is MISSING else v for v in found)
+        if not all(_is_number(v) for v in (old, new)) or old == new:
+            continue
+        rows.append({"stream": stream, "old": old, "new": new, "delta": new - old})
     return pd.DataFrame(rows, columns=["stream", "old", "new", "delta"])
 
 
-def _results(replay: Replay, at: Any, streams: Iterable[Any]) -> list[Any]:
-    if replay.is_read_model:
-        wanted = set(streams)
-        return [r for r in replay.state_results(at) if r.stream in wanted or r.stream is None]
-    return [replay.state(s, at) for s in streams]
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _path_change(changes: list[dict[str, Any]], segments: list[Any]) -> tuple[Any, Any] | None:
+    """The old and new value at a path from a list of changes (``None``: the path kept its
+    value); a change of an ancestor (a whole sub-state added or removed) counts too."""
+    for change in changes:
+        prefix = parse_path(change["path"])
+        if segments[: len(prefix)] != prefix:
+            continue
+        rest = segments[len(prefix) :]
+        old = MISSING if change["op"] == "add" else get(change["old"], rest)
+        new = MISSING if change["op"] == "remove" else get(change["new"], rest)
+        return old, new
+    return None
 
 
 # -- what-if history --------------------------------------------------------------------------
@@ -103,7 +111,8 @@ def whatif_history(
     folder = replay.folder
     keyed_whole = replay.is_read_model and replay.projection.keyed and bucket is None
     states: dict[Any, Any] = {}
-    previous: Any = MISSING
+    # Like Replay.history: values are compared with the initial state's, not with nothing.
+    previous: Any = MISSING if keyed_whole else get(folder.initial_state(), segments)
     rows: list[dict[str, Any]] = []
     for event in _merged(events, added):
         inserted = isinstance(event, _Inserted)
