@@ -92,7 +92,7 @@ async def test_help_lists_every_action_with_its_key(synthetic_store, make_app):
         table = app.screen.query_one("#help-table").content
         assert isinstance(table, Table)
         keys, helps = (list(column.cells) for column in table.columns)
-        shown = set(zip(keys, helps, strict=True))
+        shown = {(str(k), str(h)) for k, h in zip(keys, helps, strict=True)}
         assert {(a.display, a.help) for a in ACTIONS} <= shown
         await press(pilot, "escape")
         assert not isinstance(app.screen, HelpScreen)

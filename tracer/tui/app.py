@@ -302,6 +302,7 @@ class TracerApp(DebuggerActions, App[None]):
             self.load_error = message.message
             self.exit(return_code=2)
             return
+        self.stop_playing()
         if self.prompt.display and message.where in ("filter", "search", "goto", "break", "export"):
             self.prompt.show_error(message.message)
         else:

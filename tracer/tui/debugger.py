@@ -36,9 +36,10 @@ class DebuggerActions(_Base):
             return
         self.playing = True
         self._play_stop_at = None
-        if self.session.active:
+        if self.session.active:  # the timer starts once the next hit is known
             self._find_hit(position, True, "play")
-        self._restart_timer()
+        else:
+            self._restart_timer()
         self.update_status()
 
     def _restart_timer(self) -> None:
@@ -186,7 +187,9 @@ class DebuggerActions(_Base):
 
     def on_result_ready(self, message: msg.ResultReady) -> None:
         if message.kind == "play-stop":
-            self._play_stop_at = message.result
+            if self.playing:
+                self._play_stop_at = message.result
+                self._restart_timer()
             return
         columns, rows = message.result[:2]
         summary = message.result[2] if len(message.result) > 2 else ""
