@@ -306,3 +306,27 @@ def test_connection_lost_mid_load_leaves_store_consistent(
     report = store.load(pg_db, table="mt_events")  # the rest is read again
     assert (report.rows_read, report.loaded) == (3, 3)
     assert store.count() == 5
+
+
+def test_rows_behind_an_open_transaction_wait_instead_of_being_skipped(pg: Any, pg_db: str) -> None:
+    """Seq 3 is taken by a transaction that commits after seq 4: it must not be skipped."""
+    import psycopg
+
+    _marten(pg)
+    for seq in (1, 2):
+        _insert_marten(pg, seq, "order-1", seq, "order_placed", {})
+    slow = psycopg.connect(pg_db)  # a transaction, left open
+    _insert_marten(slow, 3, "order-2", 1, "order_placed", {})
+    _insert_marten(pg, 4, "order-3", 1, "order_placed", {})
+
+    store = tracer.open()
+    first = store.load(pg_db, table="mt_events")
+    assert first.loaded == 2  # 4 is committed, but 3 may still come before it
+
+    slow.commit()
+    slow.close()
+    second = store.load(pg_db, table="mt_events")
+    assert (second.rows_read, second.loaded) == (2, 2)
+    assert store.sql("SELECT list(source_row ORDER BY position) AS r FROM events")["r"][
+        0
+    ].tolist() == [1, 2, 3, 4]

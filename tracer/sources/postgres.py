@@ -7,7 +7,8 @@ Eventuous' ``messages``) are recognised from the columns (:mod:`tracer.sources.p
 
 The last order value read (``seq_id``, ``notification_id``, ``global_position``, or another
 integer position column) is remembered in ``cursors`` when the load commits; the next load reads
-only rows after it. ``from_seq`` starts at an order value, ``since`` at a time. ``bytea`` columns
+only rows after it. Rows committed while an older transaction is still running wait for it (see
+:data:`SETTLED`), so a row whose transaction commits late is never skipped. ``from_seq`` starts at an order value, ``since`` at a time. ``bytea`` columns
 (``eventsourcing``'s ``state``) are decoded to text, zlib-compressed ones decompressed.
 """
 
@@ -42,6 +43,13 @@ _DUCK_TYPES = {
     "timestamp without time zone": "TIMESTAMP",
     "date": "DATE",
 }
+# Rows whose inserting transaction precedes every transaction still running. A transaction that
+# took a lower order value but has not committed yet would otherwise be skipped for good once a
+# later row moved the cursor past it; with this, later rows wait until it is done.
+SETTLED = (
+    "age(t.xmin) > age(mod(pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
+    " 4294967296)::text::xid)"
+)
 _ZLIB_HEADS = ("7801", "785e", "789c", "78da")
 
 
@@ -110,6 +118,8 @@ def _stage_table(
     name, preset = presets.detect(names, table)
     order = presets.order_column(name, names) or _order_column(columns)
     where, params = _where(con, source, order, columns, preset, options)
+    if order and _is_table(pg, schema, table):
+        where = f"{where} AND {SETTLED}" if where else f"WHERE {SETTLED}"
     select = ", ".join(_select_item(c, join) for c in columns)
     row_sql = f"CAST(t.{_q(order)} AS bigint)" if order else "row_number() OVER (ORDER BY t.ctid)"
     sql = f"SELECT {row_sql} AS _row, {select} FROM {_q(schema)}.{_q(table)} t {join or ''} {where}"
@@ -169,6 +179,16 @@ def _find_table(pg: Any, wanted: str | None, label: str) -> tuple[str, str]:
 def _listing(rows: list[tuple[str, str]]) -> str:
     shown = [t if s == "public" else f"{s}.{t}" for s, t in rows[:15]]
     return ", ".join(shown) + (", ..." if len(rows) > 15 else "") if shown else "none"
+
+
+def _is_table(pg: Any, schema: str, table: str) -> bool:
+    """A plain or partitioned table (rows with ``xmin``), not a view."""
+    kind = pg.execute(
+        """SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = %s AND c.relname = %s""",
+        [schema, table],
+    ).fetchall()
+    return bool(kind) and kind[0][0] in ("r", "p")
 
 
 def _columns(pg: Any, schema: str, table: str) -> list[Column]:
