@@ -6,8 +6,11 @@ with the loader's usual accounting, and then waits ``interval`` seconds:
 
 - a JetStream stream or a PostgreSQL table resumes from the cursor its last load committed, so a
   round reads only what arrived since;
-- a file is loaded again when it has grown and ends with a complete line (a line still being
-  written waits for the next round); lines already in the store count as duplicates, never twice.
+- a file is loaded again when lines were appended to it and it ends with a complete line (a line
+  still being written waits for the next round). For JSON Lines the load is told where the new lines are:
+  ``start_line`` (complete lines already loaded, to skip) and ``end_offset`` (the byte just after
+  the last complete line); a files source that reads only that range makes each round cost only
+  the new lines. Lines loaded again are duplicates, never inserted twice.
 """
 
 from __future__ import annotations
@@ -26,12 +29,46 @@ if TYPE_CHECKING:
 
 Report = Any  # tracer.ingest.LoadReport
 LINE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".log", ".txt"}  # appended to line by line
+TAIL_SUFFIXES = {".jsonl", ".ndjson"}  # one event per line, no header: new lines load alone
 
 
 @dataclass
 class _FileState:
     size: int = -1
     mtime_ns: int = -1
+    lines: int = 0  # complete lines loaded so far
+    offset: int = 0  # the byte just after them
+
+
+class _Followed:
+    """One source being followed: what to pass to its next load, and what it has read."""
+
+    def __init__(self, spec: str, options: dict[str, Any]):
+        self.spec = spec
+        self.options = dict(options)
+        self.file = _FileState() if _is_file(spec, options.get("format")) else None
+
+    def load_new(self, store: Store) -> Report | None:
+        """Load what arrived since the last round; None when a file has nothing complete yet."""
+        extra: dict[str, int] = {}
+        lines = 0
+        if self.file is not None:
+            grown = _grown(Path(self.spec), self.file)
+            if grown is None:
+                return None
+            extra, lines = grown
+        try:
+            report = store.load(self.spec, **self.options, **extra)
+        except TracerError:
+            if self.file is not None:
+                self.file = _FileState()  # read it again next round
+            raise
+        # --from-seq / --since say where to start: after the first load, the cursor says it.
+        self.options.pop("from_seq", None)
+        self.options.pop("since", None)
+        if self.file is not None and "end_offset" in extra:
+            self.file.lines, self.file.offset = lines, extra["end_offset"]
+        return report
 
 
 def follow(
@@ -54,35 +91,25 @@ def follow(
     to it and the source is tried again next round. ``on_round(n)`` is called after each round
     (1, 2, ...), whether it found anything or not. Returns when ``stop`` is set.
     """
-    specs = [str(s) for s in sources]
-    if not specs:
+    followed = [_Followed(str(spec), options or {}) for spec in sources]
+    if not followed:
         raise TracerError("nothing to follow: give at least one source")
     if interval <= 0:
         raise TracerError(f"the follow interval must be positive, not {interval}")
-    opts = dict(options or {})
     stop = stop or threading.Event()
-    files = {spec: _FileState() for spec in specs if _is_file(spec, opts.get("format"))}
-    # --from-seq / --since say where to start: after a source's first load, its cursor says it.
-    per_source = {spec: dict(opts) for spec in specs}
     rounds = 0
     while not stop.is_set():
-        for spec in specs:
+        for source in followed:
             if stop.is_set():
                 break
-            if spec in files and not _grown(Path(spec), files[spec]):
-                continue
             try:
-                report = store.load(spec, **per_source[spec])
+                report = source.load_new(store)
             except TracerError as exc:
                 if on_error is None:
                     raise
-                on_error(spec, exc)
-                if spec in files:
-                    files[spec] = _FileState()  # read it again next round
+                on_error(source.spec, exc)
                 continue
-            for start in ("from_seq", "since"):
-                per_source[spec].pop(start, None)
-            if on_report is not None and (report.loaded or report.rejected):
+            if report is not None and on_report is not None and (report.loaded or report.rejected):
                 on_report(report)
         rounds += 1
         if on_round is not None:
@@ -113,18 +140,35 @@ def _is_file(spec: str, format: str | None) -> bool:
         return False
 
 
-def _grown(path: Path, state: _FileState) -> bool:
-    """Whether ``path`` changed since last round and ends with a complete line."""
+def _grown(path: Path, state: _FileState) -> tuple[dict[str, int], int] | None:
+    """Load options for what was appended to ``path`` and the complete lines it then has.
+
+    None when nothing complete was added since the last round.
+    """
     try:
         info = path.stat()
     except OSError:
-        return False  # rotated away for a moment: try again next round
+        return None  # rotated away for a moment: try again next round
     if info.st_size == state.size and info.st_mtime_ns == state.mtime_ns:
-        return False
-    if info.st_size > 0 and path.suffix.lower() in LINE_SUFFIXES:
-        with path.open("rb") as handle:
-            handle.seek(info.st_size - 1)
-            if handle.read(1) != b"\n":
-                return False  # a writer is in the middle of a line
+        return None
+    if info.st_size < state.offset:  # truncated or replaced: start over
+        state.lines, state.offset = 0, 0
+    suffix = path.suffix.lower()
+    if suffix not in LINE_SUFFIXES:
+        state.size, state.mtime_ns = info.st_size, info.st_mtime_ns
+        return {}, 0
+    with path.open("rb") as handle:
+        handle.seek(state.offset)
+        added = handle.read(info.st_size - state.offset)
+    if not added:  # touched, not grown
+        state.size, state.mtime_ns = info.st_size, info.st_mtime_ns
+        return None
+    last = added.rfind(b"\n")
+    if last != len(added) - 1:
+        return None  # a writer is in the middle of a line: wait until it is complete
     state.size, state.mtime_ns = info.st_size, info.st_mtime_ns
-    return True
+    if suffix not in TAIL_SUFFIXES:  # a header line: the whole file is loaded again
+        state.offset = info.st_size
+        return {}, 0
+    lines = state.lines + added.count(b"\n", 0, last + 1)
+    return {"start_line": state.lines, "end_offset": state.offset + last + 1}, lines
