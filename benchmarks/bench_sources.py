@@ -87,7 +87,23 @@ def publish(url: str, stream: str, path: Path, events: int) -> float:
     import nats
     import orjson
 
-    async def main() -> None:
+    async def clean_up(nats_url: str, stream: str, pg_dsn: str) -> None:
+    """Drop the benchmark's stream and database: they hold a copy of every event."""
+    import nats
+    import psycopg
+
+    async def drop_stream() -> None:
+        nc = await nats.connect(nats_url)
+        with contextlib.suppress(Exception):
+            await nc.jetstream().delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(drop_stream())
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tracer_bench WITH (FORCE)")
+
+
+def main() -> None:
         nc = await nats.connect(url)
         js = nc.jetstream(publish_async_max_pending=20_000)
         with contextlib.suppress(Exception):  # no such stream yet
@@ -150,6 +166,22 @@ def fill_postgres(dsn: str, path: Path, events: int) -> tuple[str, float]:
     return bench, time.perf_counter() - started
 
 
+def clean_up(nats_url: str, stream: str, pg_dsn: str) -> None:
+    """Drop the benchmark's stream and database: they hold a copy of every event."""
+    import nats
+    import psycopg
+
+    async def drop_stream() -> None:
+        nc = await nats.connect(nats_url)
+        with contextlib.suppress(Exception):
+            await nc.jetstream().delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(drop_stream())
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tracer_bench WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -173,6 +205,7 @@ def main() -> None:
             "postgres": load("postgres", bench_dsn, table="mt_events"),
         }
     finally:
+        clean_up(nats_url, stream, pg_dsn)
         if started:
             subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "stop"], check=False)
 
