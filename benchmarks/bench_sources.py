@@ -87,23 +87,7 @@ def publish(url: str, stream: str, path: Path, events: int) -> float:
     import nats
     import orjson
 
-    async def clean_up(nats_url: str, stream: str, pg_dsn: str) -> None:
-    """Drop the benchmark's stream and database: they hold a copy of every event."""
-    import nats
-    import psycopg
-
-    async def drop_stream() -> None:
-        nc = await nats.connect(nats_url)
-        with contextlib.suppress(Exception):
-            await nc.jetstream().delete_stream(stream)
-        await nc.close()
-
-    asyncio.run(drop_stream())
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS tracer_bench WITH (FORCE)")
-
-
-def main() -> None:
+    async def main() -> None:
         nc = await nats.connect(url)
         js = nc.jetstream(publish_async_max_pending=20_000)
         with contextlib.suppress(Exception):  # no such stream yet
