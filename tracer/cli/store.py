@@ -206,7 +206,7 @@ def streams(
             print_json(frame_records(frame))
             return
         shown = frame if limit == 0 else frame.head(limit)
-        console.print(frame_table(shown, title=f"Streams ({len(frame):,})"))
+        console.print(_unfolded(frame_table(shown, title=f"Streams ({len(frame):,})")))
         if len(shown) < len(frame):
             console.print(f"[dim]{len(frame) - len(shown):,} more; use --limit 0 for all[/]")
 
@@ -246,8 +246,24 @@ def events(
                         record[key] = orjson.loads(record[key])
             print_json(records)
             return
-        shown = frame.drop(columns=["load_id", "category", "correlation_id", "causation_id"])
-        console.print(frame_table(shown, title=f"Events ({len(frame):,} shown)"))
+        shown = frame[["position", "time", "stream", "version", "type", "data"]]
+        console.print(_unfolded(frame_table(shown, title=f"Events ({len(frame):,} shown)")))
+
+
+#: Columns shown whole on one line (names and numbers); the others are cut with an ellipsis.
+_WHOLE = {"position", "stream", "version", "type", "time", "category", "events", "last_version"}
+
+
+def _unfolded(table: Table) -> Table:
+    """Keep stream names, types and times on one line instead of folding them mid-word."""
+    flexible = [c for c in table.columns if str(c.header) not in _WHOLE]
+    for column in table.columns:
+        column.no_wrap = True
+        if column in flexible:
+            column.overflow = "ellipsis"
+            column.ratio = 1  # the payload takes the width left
+    table.expand = bool(flexible)
+    return table
 
 
 @app.command()
