@@ -3,7 +3,9 @@
 A checkpoint at position C of a projection is keyed by the projection's fingerprint (its code and
 parameters) and K. It stores, for every bucket (stream or key) with an event in the K events
 before C, the state and last event at C; a bucket's state at C is therefore its most recent row
-at or before C. Checkpoints are written in order, so they form an unbroken chain K, 2K, ... .
+at or before C. Every tenth checkpoint is full (every bucket), so reading all states at C scans
+only the rows since the last full one. Checkpoints are written in order, so they form an
+unbroken chain K, 2K, ... .
 
 Each checkpoint records a signature of the events it covers: the id and load of the event at C
 and the loads up to that one. If events are reloaded or rewritten, the signature no longer
@@ -27,6 +29,9 @@ from tracer.replay.fold import INITIAL
 from tracer.replay.source import EventSource, single_row, sql_literal
 
 DEFAULT_EVERY = 100_000
+#: Every this many checkpoints, one saves every bucket: reading all states then scans only the
+#: rows since that full one.
+FULL_EVERY = 10
 
 DDL = """
 CREATE TABLE IF NOT EXISTS replay_checkpoints (
@@ -36,6 +41,7 @@ CREATE TABLE IF NOT EXISTS replay_checkpoints (
     every       BIGINT,
     signature   VARCHAR,            -- of the events covered
     buckets     BIGINT,             -- rows written at this checkpoint
+    is_full     BOOLEAN,            -- every bucket saved (not only those that changed)
     created     TIMESTAMPTZ DEFAULT current_timestamp
 );
 CREATE TABLE IF NOT EXISTS replay_checkpoint_states (
@@ -83,7 +89,10 @@ class Checkpoints:
             return True
         try:
             self.con.execute(DDL)
-        except duckdb.Error:  # a read-only store: use what is there, write nothing
+        except duckdb.Error as exc:
+            if "read-only" not in str(exc):
+                raise
+            # A read-only store: use what is there, write nothing.
             self.writable = False
             found = self.con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'replay_checkpoints'"
@@ -122,12 +131,21 @@ class Checkpoints:
 
     def load_all(self, position: int) -> tuple[dict[Any, Any], Book]:
         """Every bucket's state and last event at checkpoint ``position``."""
+        full = single_row(
+            self.con.execute(
+                "SELECT max(position) FROM replay_checkpoints "
+                "WHERE fingerprint = ? AND position <= ? AND is_full",
+                [self.key, position],
+            ).fetchall()
+        )
+        since = (full[0] if full else None) or 0
         table = self.con.sql(
             """SELECT bucket, arg_max(state, position), arg_max(last_position, position),
                       arg_max(last_version, position), arg_max(last_time, position)
-               FROM replay_checkpoint_states WHERE fingerprint = ? AND position <= ?
+               FROM replay_checkpoint_states
+               WHERE fingerprint = ? AND position >= ? AND position <= ?
                GROUP BY bucket""",
-            params=[self.key, position],
+            params=[self.key, since, position],
         ).to_arrow_table()
         buckets, states, positions, versions, times = (c.to_pylist() for c in table.columns)
         loads = orjson.loads
@@ -140,25 +158,35 @@ class Checkpoints:
     def load_one(self, bucket: Any, position: int) -> tuple[Any, tuple[int, Any, Any]] | None:
         """One bucket's state (``INITIAL``: no event folded yet) and last event at checkpoint
         ``position``; ``None`` when it had no event yet."""
-        # A lone equality on a literal lets DuckDB answer from the bucket index.
+        # A lone equality on a literal lets DuckDB answer from the bucket index; the state is
+        # then read for the one row that matters.
         where = "bucket IS NULL" if bucket is None else f"bucket = {sql_literal(bucket)}"
         rows = self.con.execute(
-            "SELECT fingerprint, position, state, last_position, last_version, last_time "
-            f"FROM replay_checkpoint_states WHERE {where}"
+            f"SELECT rowid, fingerprint, position FROM replay_checkpoint_states WHERE {where}"
         ).fetchall()
         best = None
-        for fingerprint, at, state, last_position, last_version, last_time in rows:
-            if fingerprint == self.key and at <= position and (best is None or at > best[0]):
-                best = (at, state, (last_position, last_version, last_time))
+        for rowid, fingerprint, at in rows:
+            if fingerprint == self.key and at <= position and (best is None or at > best[1]):
+                best = (rowid, at)
         if best is None:
             return None
-        return (INITIAL if best[1] is None else orjson.loads(best[1])), best[2]
+        state, last_position, last_version, last_time = self.con.execute(
+            "SELECT state, last_position, last_version, last_time "
+            "FROM replay_checkpoint_states WHERE rowid = ?",
+            [best[0]],
+        ).fetchall()[0]
+        loaded = INITIAL if state is None else orjson.loads(state)
+        return loaded, (last_position, last_version, last_time)
 
     # -- writing ----------------------------------------------------------------------------
     def save(self, position: int, states: dict[Any, Any], buckets: set[Any], book: Book) -> None:
-        """Record the states of ``buckets`` (those with events since the last checkpoint)."""
+        """Record the states of ``buckets`` (those with events since the last checkpoint), or of
+        every bucket at a full checkpoint."""
         if not self.writable or not self._tables():
             return
+        full = (position // self.every) % FULL_EVERY == 0
+        if full:
+            buckets = set(book) | set(states)
         names, blobs, positions, versions, times = [], [], [], [], []
         try:
             for bucket in buckets:
@@ -196,8 +224,16 @@ class Checkpoints:
             con.unregister("_tracer_checkpoint_rows")
             con.execute(
                 "INSERT INTO replay_checkpoints (fingerprint, position, projection, every, "
-                "signature, buckets) VALUES (?, ?, ?, ?, ?, ?)",
-                [self.key, position, self.name, self.every, self._signature(position), len(names)],
+                "signature, buckets, is_full) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.key,
+                    position,
+                    self.name,
+                    self.every,
+                    self._signature(position),
+                    len(names),
+                    full,
+                ],
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:

@@ -75,16 +75,42 @@ class Replay:
             return self._read_model_state(key if key is not None else stream, at)
         if stream is None:
             raise TracerError(f"projection {self.name} keeps one state per stream: name a stream")
-        self._need_stream(stream)
         position = self.source.resolve(at, stream)
         state, book = self._stream_state(stream, position)
+        if book is None:  # no event yet: is there such a stream at all?
+            self._need_stream(stream)
         return self._result(stream, state, book)
 
     def states(self, at: Any = "end") -> pd.DataFrame:
         """Every stream's state at a point (one row per stream; per key for a read model)."""
-        return states_frame(self.state_results(at))
+        position = self.source.resolve(at)
+        states, book = self._all_states(position)
+        if self.is_read_model and not self.projection.keyed:
+            return states_frame([self._read_model_result(None, states, book, whole=True)])
+        buckets = sorted(set(book) | set(states), key=str)
+        none = (None, None, None)
+        books = [book.get(b, none) for b in buckets]
+        initial = self.folder.initial_state
+        frame = pd.DataFrame(
+            {
+                "stream": pd.Series(buckets, dtype=object),
+                "position": pd.array([b[0] for b in books], dtype="Int64"),
+                "version": pd.array(
+                    [None if self.is_read_model else b[1] for b in books], dtype="Int64"
+                ),
+                "time": pd.to_datetime(
+                    pd.array([b[2] for b in books], dtype="Int64"), unit="us", utc=True
+                ),
+                "state": pd.Series(
+                    [states[b] if b in states else initial() for b in buckets], dtype=object
+                ),
+            },
+            columns=STATE_COLUMNS,
+        )
+        return frame
 
     def state_results(self, at: Any = "end") -> list[StateResult]:
+        """Every stream's state at a point, as :class:`StateResult` objects."""
         position = self.source.resolve(at)
         states, book = self._all_states(position)
         if self.is_read_model and not self.projection.keyed:
