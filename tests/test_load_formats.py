@@ -64,6 +64,26 @@ def test_json_array(tmp_path: Path) -> None:
     assert loaded(store) == EXPECTED  # source_row: the element's index, 1-based
 
 
+def test_json_objects_one_after_another(tmp_path: Path) -> None:
+    """A ``.json`` file of pretty-printed objects (``jq .`` output), or a single object."""
+    path = tmp_path / "events.json"
+    path.write_text("".join(json.dumps(e, indent=2) + "\n" for e in EVENTS))
+    store = tracer.open()
+    report = store.load(path)
+    assert (report.loaded, report.rejected) == (3, 0)
+    assert loaded(store) == EXPECTED
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(EVENTS[0], indent=2))
+    assert tracer.open().load(single).loaded == 1
+
+
+def test_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text("hello")
+    with pytest.raises(SourceError, match="is not a JSON array of events"):
+        tracer.open().load(path)
+
+
 @pytest.mark.parametrize("compress", ["gzip", "zstd"])
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
 def test_compressed_json(tmp_path: Path, compress: str, suffix: str) -> None:

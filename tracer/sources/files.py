@@ -52,10 +52,11 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         fmt = options.get("format") or format_of(path)
         if fmt == "ndjson":
             fmt = "jsonl"
-        if fmt == "jsonl" or (fmt == "json" and _looks_like_lines(path)):
+        shape = _json_shape(path) if fmt == "json" else None
+        if fmt == "jsonl" or shape == "lines":
             staged.append(_stage_jsonl(con, path))
         elif fmt == "json":
-            staged.append(_stage_json_array(con, path))
+            staged.append(_stage_json_array(con, path, shape=shape or "array"))
         elif fmt == "csv":
             staged.append(_stage_csv(con, path))
         elif fmt == "parquet":
@@ -142,11 +143,13 @@ def _stage_jsonl(
 
 
 def _stage_json_array(
-    con: duckdb.DuckDBPyConnection, path: Path, known: Columns | None = None
+    con: duckdb.DuckDBPyConnection, path: Path, known: Columns | None = None, shape: str = "array"
 ) -> Staged:
-    """A JSON array of events; the row number is the element's index (1-based)."""
+    """A JSON array of events, or JSON objects one after another (``shape='values'``); the row
+    number is the element's index (1-based)."""
     table = stage_name("json")
-    reader = f"read_json_objects({sql_string(str(path))}, format='array')"
+    json_format = "array" if shape == "array" else "unstructured"
+    reader = f"read_json_objects({sql_string(str(path))}, format='{json_format}')"
     try:
         columns = _sample_columns(con, reader) if known is None else known
         late = _late_keys(columns) if known is None else {}
@@ -154,7 +157,8 @@ def _stage_json_array(
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT {select} FROM {reader}')
     except duckdb.Error as exc:
         raise SourceError(
-            f"{path} is not a JSON array of events: {str(exc).splitlines()[0]}"
+            f"{path} is not a JSON array of events, nor JSON objects one after another: "
+            f"{str(exc).splitlines()[0]}"
         ) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     staged = _staged_json(
@@ -164,7 +168,7 @@ def _stage_json_array(
         columns,
         late,
         rows=rows,
-        widen=lambda found: _stage_json_array(con, path, columns | _pick(late, found)),
+        widen=lambda found: _stage_json_array(con, path, columns | _pick(late, found), shape),
     )
     staged.is_view = False
     staged.raw_lookup = None
@@ -363,11 +367,18 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
     return found
 
 
-def _looks_like_lines(path: Path) -> bool:
-    """A ``.json`` file holding JSON Lines rather than one array."""
+def _json_shape(path: Path) -> str:
+    """What a ``.json`` file holds: ``lines`` (one object per line), ``array`` (one array), or
+    ``values`` (objects one after another, pretty-printed over several lines each)."""
     with _open_text(path) as handle:
-        head = handle.read(4096).lstrip()
-    return head[:1] == b"{"
+        head = handle.read(1 << 16).lstrip()
+    if head[:1] != b"{":
+        return "array"
+    first = head.split(b"\n", 1)[0]
+    try:
+        return "lines" if isinstance(orjson.loads(first), dict) else "values"
+    except orjson.JSONDecodeError:
+        return "values"
 
 
 # -- CSV and Parquet ----------------------------------------------------------------------------
