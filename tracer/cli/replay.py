@@ -75,7 +75,8 @@ def _state_panel(result: StateResult | Match, title: str) -> Panel:
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     table = Table(title=title, header_style="bold cyan", title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        short = column in ("time", "position", "version", "op", "events", "until", "Δ")
+        table.add_column(column, overflow="fold", no_wrap=short)
     for row in rows:
         table.add_row(*row)
     return table
@@ -210,20 +211,31 @@ def history(
     if json:
         print_json(frame_records(frame))
         return
-    rows = [
-        [
-            str(r["position"]),
-            str(r["version"] or ""),
-            _when(r["time"]),
-            r["type"],
-            _op(r["op"]),
-            _compact(r["value"]),
-        ]
-        for r in frame_records(frame)
-    ]
-    console.print(
-        _table(f"{stream} · {path}", ["position", "version", "time", "type", "op", "value"], rows)
-    )
+    rows, previous = [], None
+    for r in frame_records(frame):
+        value = r["value"]
+        delta: Any = ""
+        if _number(value) and _number(previous):
+            change = value - previous
+            delta = Text(f"{change:+g}", style="green" if change > 0 else "red")
+        rows.append(
+            [
+                str(r["position"]),
+                str(r["version"] or ""),
+                _when(r["time"]),
+                r["type"],
+                _op(r["op"]),
+                _compact(value),
+                delta,
+            ]
+        )
+        previous = value
+    columns = ["position", "version", "time", "type", "op", "value", "Δ"]
+    console.print(_table(f"{stream} · {path}", columns, rows))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @app.command()
