@@ -350,3 +350,23 @@ def test_sqlite_column_changing_type_between_batches(
     assert (report.loaded, report.rejected) == (3, 1)
     assert store.rejected()["reason"].tolist() == ["version is not an integer: three"]
     assert store.rejected()["source_row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.json", "events.csv"])
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_byte_order_mark_and_crlf(tmp_path: Path, name: str, blank_line: bool) -> None:
+    """Files saved by Windows tools: a UTF-8 BOM and CRLF line ends."""
+    if name.endswith(".csv"):
+        lines = ["stream,type", "account-1,Opened", "account-1,Deposited"]
+    else:
+        lines = [json.dumps({"stream": "account-1", "type": t}) for t in ("Opened", "Deposited")]
+    if blank_line:
+        lines.insert(len(lines) - 1, "")
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    store = tracer.open()
+    report = store.load(path)
+    assert (report.loaded, report.rejected) == (2, 0), report.first_rejections
+    rows = store.con.execute("SELECT type, source_row FROM events ORDER BY position").fetchall()
+    first = 2 if name.endswith(".csv") else 1
+    assert rows == [("Opened", first), ("Deposited", first + 1 + blank_line)]

@@ -33,6 +33,7 @@ SUFFIX_FORMATS = {
 }
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 SAMPLE_ROWS = 10_000
+BOM = b"\xef\xbb\xbf"
 LINE_BATCH = 50_000
 ENVELOPE_JSON = set(ALIASES["data"]) | set(ALIASES["meta"])
 CSV_OPTIONS = "header=true, auto_detect=true, sample_size=20480"
@@ -340,6 +341,8 @@ def _line_batches(path: Path) -> Iterator[pa.RecordBatch]:
     lines: list[str] = []
     try:
         for number, line in enumerate(_iter_lines(path), start=1):
+            if number == 1:
+                line = line.removeprefix(BOM)
             rows.append(number)
             lines.append(line.rstrip(b"\r\n").decode("utf-8", errors="replace"))
             if len(lines) >= LINE_BATCH:
@@ -371,7 +374,7 @@ def _json_shape(path: Path) -> str:
     """What a ``.json`` file holds: ``lines`` (one object per line), ``array`` (one array), or
     ``values`` (objects one after another, pretty-printed over several lines each)."""
     with _open_text(path) as handle:
-        head = handle.read(1 << 16).lstrip()
+        head = handle.read(1 << 16).removeprefix(BOM).lstrip()
     if head[:1] != b"{":
         return "array"
     first = head.split(b"\n", 1)[0]
