@@ -173,6 +173,6 @@ def test_a_failing_handler_is_named_with_its_event(capsys, db, tmp_path):
 
 def test_human_output_is_readable(capsys, db):
     code, out, _ = run(capsys, "history", "account-7", "balance", "--db", db, "-p", ACCOUNT)
-    assert code == 0 and "-132" in out and "Withdrawn" in out
+    assert code == 0 and "-132" in out and "798" in out
     code, out, _ = run(capsys, "state", "account-7", "--db", db, "-p", ACCOUNT)
     assert code == 0 and "Greta Lindqvist" in out
