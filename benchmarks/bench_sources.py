@@ -10,7 +10,8 @@ each into a fresh on-disk store in its own process:
   ``tracer load postgresql://``.
 
 Publishing and inserting are set-up, not timed. The figures: seconds, events/s, the ratio to the
-file load measured in the same run, and peak memory (max RSS) of each loading process. The
+file load measured in the same run, and peak memory (max RSS) of each loading process; then the
+source's own share: reading and staging alone, without the loader's mapping and insertion. The
 servers come from ``TRACER_TEST_NATS_URL``/``TRACER_TEST_PG_DSN`` or are started with
 ``scripts/services.sh`` (and stopped afterwards).
 
@@ -37,14 +38,21 @@ DATA = HERE / "data"
 CHILD = r"""
 import json, resource, sys, time
 import tracer
+from tracer.sources import stage_source
 kind, spec, db, extra = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 store = tracer.open(db)
+read_only = extra.pop("read_only", False)
 t = time.perf_counter()
-report = store.load(spec, **extra)
+if read_only:  # the source's own work: reading and staging, no mapping or insertion
+    staged = stage_source(store.con, spec, None, extra)
+    rows = sum(s.rows_read for s in staged)
+else:
+    report = store.load(spec, **extra)
+    assert report.balanced and report.rejected == 0, report.to_dict()
+    rows = report.loaded
 seconds = time.perf_counter() - t
-assert report.balanced and report.rejected == 0, report.to_dict()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "rows": report.loaded, "peak": peak}))
+print(json.dumps({"seconds": seconds, "rows": rows, "peak": peak}))
 """
 
 
@@ -188,6 +196,10 @@ def main() -> None:
             "nats": load("nats", nats_url, stream=stream),
             "postgres": load("postgres", bench_dsn, table="mt_events"),
         }
+        reading = {
+            "nats": load("nats", nats_url, stream=stream, read_only=True),
+            "postgres": load("postgres", bench_dsn, table="mt_events", read_only=True),
+        }
     finally:
         clean_up(nats_url, stream, pg_dsn)
         if started:
@@ -201,11 +213,16 @@ def main() -> None:
             f"{name:<10}{r['seconds']:>10.2f}{r['rows'] / r['seconds']:>12,.0f}"
             f"{base / r['seconds']:>10.2f}{r['peak'] / 2**20:>10.0f}"
         )
+    for name, r in reading.items():
+        print(
+            f"{name} read and staged alone: {r['seconds']:.2f}s, {r['rows'] / r['seconds']:,.0f}/s"
+        )
     print("set-up (not timed above): " + ", ".join(f"{k} {v:.1f}s" for k, v in setup.items()))
     summary = {
         "events": args.events,
         **{f"{k}_events_per_s": round(r["rows"] / r["seconds"]) for k, r in results.items()},
         **{f"{k}_vs_file": round(base / r["seconds"], 3) for k, r in results.items()},
+        **{f"{k}_read_per_s": round(r["rows"] / r["seconds"]) for k, r in reading.items()},
     }
     print(json.dumps(summary))
 
