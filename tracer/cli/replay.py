@@ -131,7 +131,7 @@ def states(
         return
     rows = [
         [
-            str(r.stream),
+            str(r.stream) if r.stream is not None else f"({replay.name})",
             str(r.position or ""),
             str(r.version or ""),
             _when(r.time),
@@ -312,6 +312,7 @@ def whatif(
     insert: list[str] = typer.Option(
         [], "--insert", help='AFTER=JSON: insert {"stream", "type", "data"} after a position.'
     ),
+    at: str = typer.Option("end", "--at", help="Compare the states at this point."),
     projection: str | None = ProjectionOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
@@ -322,7 +323,7 @@ def whatif(
     if not (skip or edits or inserts):
         raise TracerError("whatif: give at least one --skip, --edit or --insert")
     with _replay(db, projection) as replay:
-        result = replay.whatif(skip=skip, edit=edits, insert=inserts, stream=stream)
+        result = replay.whatif(skip=skip, edit=edits, insert=inserts, stream=stream, at=at)
     if json:
         print_json(result.to_dict())
         return
@@ -339,7 +340,7 @@ def whatif(
         ]
         for r in frame_records(result.differences)
     ]
-    console.print(_table("what if", ["stream", "path", "op", "real", "what if"], rows))
+    console.print(_table(f"what if, at {at}", ["stream", "path", "op", "real", "what if"], rows))
 
 
 @app.command()

@@ -327,10 +327,13 @@ class Replay:
         edit: dict[int, Any] | None = None,
         insert: list[tuple[int, dict[str, Any]]] | None = None,
         stream: str | None = None,
+        at: Any = "end",
     ) -> WhatIfResult:
+        """Replay with events skipped, edited (``{position: data}``) or inserted
+        (``[(after_position, {"stream", "type", "data", ...})]``); compare states at ``at``."""
         from tracer.replay.whatif import whatif
 
-        return whatif(self, skip, edit, insert, stream)
+        return whatif(self, skip, edit, insert, stream, at)
 
 
 def states_frame(results: list[StateResult]) -> pd.DataFrame:

@@ -33,7 +33,10 @@ def whatif(
     edit: dict[int, Any] | None = None,
     insert: list[tuple[int, dict[str, Any]]] | None = None,
     stream: str | None = None,
+    at: Any = "end",
 ) -> WhatIfResult:
+    """States at ``at`` (default: the end) with and without the changes, and how they differ."""
+    hi = replay.source.resolve(at)
     skipped = sorted({_position(p) for p in skip})
     edits = {_position(p): data for p, data in (edit or {}).items()}
     inserts = sorted(
@@ -49,8 +52,8 @@ def whatif(
     added = [_inserted(replay, after, index, spec) for after, index, spec in inserts]
 
     if replay.is_read_model:
-        real, _ = replay._all_states(replay.source.max_position())
-        alternative = _replay(replay, None, set(skipped), edits, added)
+        real, _ = replay._all_states(hi)
+        alternative = _replay(replay, None, set(skipped), edits, added, hi)
         buckets = set(real) | set(alternative)
         if stream is not None:
             buckets &= {str(stream)}
@@ -61,10 +64,10 @@ def whatif(
             affected &= {stream}
         real, alternative = {}, {}
         for name in sorted(affected):
-            state, _ = replay._stream_state(name, replay.source.max_position())
+            state, _ = replay._stream_state(name, hi)
             if state is not INITIAL:
                 real[name] = state
-            alternative.update(_replay(replay, name, set(skipped), edits, added))
+            alternative.update(_replay(replay, name, set(skipped), edits, added, hi))
         buckets = affected
     rows = []
     initial = replay.folder.initial_state
@@ -102,17 +105,17 @@ def _replay(
     skipped: set[int],
     edits: dict[int, Any],
     added: list[tuple[int, Event]],
+    last: int,
 ) -> dict[Any, Any]:
-    """States after folding the modified log (one stream's events, or all)."""
+    """States after folding the modified log up to ``last`` (one stream's events, or all)."""
     states: dict[Any, Any] = {}
     folder = replay.folder
-    last = replay.source.max_position()
     if stream is not None:
         events: Iterator[Event] = folder.events(replay.source.stream_batches(stream, last))
-        extra = [(after, event) for after, event in added if event.stream == stream]
+        extra = [(a, e) for a, e in added if e.stream == stream and a <= last]
     else:
         events = replay.events(0, last)
-        extra = list(added)
+        extra = [(a, e) for a, e in added if a <= last]
     for event in _merged(events, extra):
         if event.position in skipped and not isinstance(event, _Inserted):
             continue
