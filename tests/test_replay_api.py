@@ -324,6 +324,8 @@ def test_whatif_skip_edit_and_insert(bank):
         ["acc-3", "owner", "add"]
     ]
     assert bank.whatif(skip=[5]).differences.empty  # an event the projection ignores
+    at_seven = bank.whatif(skip=[7], at="pos:7")  # compared at a point, not at the end
+    assert at_seven.differences[["real", "whatif"]].values.tolist() == [[-30, 50]]
     with pytest.raises(TracerError, match="no event at position 99"):
         bank.whatif(skip=[99])
 
