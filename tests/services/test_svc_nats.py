@@ -238,3 +238,93 @@ def test_missing_stream_and_unreachable_server_are_clear_errors(
     assert time.monotonic() - started < 10
     assert "\n" not in str(failure.value)
     assert store.count() == 0
+
+
+class PrivateServer:
+    """A nats-server of this test's own (the shared one must stay up), on a free port."""
+
+    def __init__(self, store_dir: Path, port: int):
+        import shutil
+
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        self.args = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store_dir)]
+        self.url = f"nats://127.0.0.1:{port}"
+        self.process: Any = None
+
+    def start(self) -> None:
+        import socket
+        import subprocess
+
+        self.process = subprocess.Popen(
+            self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(
+                    ("127.0.0.1", int(self.url.rsplit(":", 1)[1])), 0.2
+                ).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        pytest.fail("the private nats-server did not start")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+def test_connection_lost_mid_load_keeps_nothing_half_loaded(
+    tmp_path: Path, closed_port: int
+) -> None:
+    import threading
+
+    from tests.services.conftest import JetStream
+
+    server = PrivateServer(tmp_path / "js", closed_port)
+    server.start()
+    try:
+        stream = JetStream(server.url)
+        stream.create()
+        stream.publish(
+            [
+                ("account.1", orjson.dumps({"type": "T", "data": {"i": i}}), None)
+                for i in range(4000)
+            ]
+        )
+        store = tracer.open()
+        first = store.load(server.url, stream=stream.name, from_seq=3001)
+        assert first.loaded == 1000  # committed before the trouble: must stay
+
+        failure: list[BaseException] = []
+
+        def load() -> None:  # two messages per request: reading takes a while
+            try:
+                store.load(server.url, stream=stream.name, from_seq=1, batch_size=2)
+            except BaseException as exc:
+                failure.append(exc)
+
+        async def delivered(js: Any) -> int:
+            infos = await js.consumers_info(stream.name)
+            return max((c.delivered.stream_seq for c in infos), default=0)
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        deadline = time.monotonic() + 20
+        while stream.run(delivered) < 50:  # the load is reading
+            assert time.monotonic() < deadline, "the load never started reading"
+        server.kill()
+        loader.join(30)
+        assert not loader.is_alive()
+        assert failure and isinstance(failure[0], TracerError), failure
+        assert "lost the connection" in str(failure[0])
+        assert store.count() == 1000
+
+        server.start()  # the stream is on disk: the next load reads what the failed one did not
+        again = store.load(server.url, stream=stream.name)
+        assert (again.loaded, again.duplicates) == (0, 0)  # resumes after 4000: nothing new
+        refill = store.load(server.url, stream=stream.name, from_seq=1)
+        assert (refill.loaded, refill.duplicates) == (3000, 1000)
+        assert store.count() == 4000
+    finally:
+        server.kill()

@@ -211,7 +211,20 @@ class _Reader:
         except SourceError as exc:
             self._put(exc)
         except Exception as exc:
-            self._put(SourceError(f"reading {self.label} failed: {type(exc).__name__}: {exc}"))
+            from nats.errors import ConnectionClosedError, StaleConnectionError, UnexpectedEOF
+
+            if isinstance(
+                exc, ConnectionClosedError | StaleConnectionError | UnexpectedEOF | OSError
+            ):
+                self._put(self._lost())
+            else:
+                self._put(SourceError(f"reading {self.label} failed: {type(exc).__name__}: {exc}"))
+
+    def _lost(self) -> SourceError:
+        return SourceError(
+            f"lost the connection to {self.label} after sequence {self.last_seq}; "
+            "nothing of this load was kept: load again to read it"
+        )
 
     async def _read(self) -> None:
         import nats
@@ -307,6 +320,8 @@ class _Reader:
                 msgs = received[:]
                 received.clear()
                 if not msgs:
+                    if not nc.is_connected:
+                        raise self._lost()
                     idle += 1
                     if idle >= 3:  # messages removed under us (retention): what was read stands
                         return
