@@ -330,3 +330,21 @@ def test_rows_behind_an_open_transaction_wait_instead_of_being_skipped(pg: Any, 
     assert store.sql("SELECT list(source_row ORDER BY position) AS r FROM events")["r"][
         0
     ].tolist() == [1, 2, 3, 4]
+
+
+def test_a_view_without_order_column_loads_whole_each_time(pg: Any, pg_db: str) -> None:
+    pg.execute("CREATE TABLE raw_log (stream text, kind text, body jsonb, at timestamptz)")
+    pg.execute(
+        """INSERT INTO raw_log VALUES ('cart-1', 'Opened', '{}', now()),
+                                     ('cart-1', 'ItemAdded', '{"sku": "A"}', now())"""
+    )
+    pg.execute(
+        "CREATE VIEW cart_events AS SELECT stream, kind AS type, body AS data, at AS time FROM raw_log"
+    )
+    store = tracer.open()
+    assert store.load(pg_db, table="cart_events").loaded == 2
+    again = store.load(pg_db, table="cart_events")  # no cursor without an order: read again
+    assert (again.rows_read, again.loaded, again.duplicates) == (2, 0, 2)
+    assert store.sql("SELECT list(source_row ORDER BY position) AS r FROM events")["r"][
+        0
+    ].tolist() == [1, 2]

@@ -118,10 +118,12 @@ def _stage_table(
     name, preset = presets.detect(names, table)
     order = presets.order_column(name, names) or _order_column(columns)
     where, params = _where(con, source, order, columns, preset, options)
-    if order and _is_table(pg, schema, table):
+    is_table = _is_table(pg, schema, table)
+    if order and is_table:
         where = f"{where} AND {SETTLED}" if where else f"WHERE {SETTLED}"
     select = ", ".join(_select_item(c, join) for c in columns)
-    row_sql = f"CAST(t.{_q(order)} AS bigint)" if order else "row_number() OVER (ORDER BY t.ctid)"
+    physical = "ORDER BY t.ctid" if is_table else ""  # a view's rows come in its own order
+    row_sql = f"CAST(t.{_q(order)} AS bigint)" if order else f"row_number() OVER ({physical})"
     sql = f"SELECT {row_sql} AS _row, {select} FROM {_q(schema)}.{_q(table)} t {join or ''} {where}"
     if order:
         sql += f" ORDER BY t.{_q(order)}"
