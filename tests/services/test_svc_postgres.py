@@ -115,7 +115,6 @@ def test_since_reads_rows_from_a_time_on(pg: Any, pg_db: str) -> None:
 
 def test_eventsourcing_library_tables_load_compressed_state(pg_db: str) -> None:
     """Tables written by the real ``eventsourcing`` library, with zlib-compressed state."""
-    pytest.importorskip("psycopg_pool")
     from tests.services.es_bank import Bank
 
     dbname = pg_db.rsplit("/", 1)[1]
