@@ -370,3 +370,15 @@ def test_byte_order_mark_and_crlf(tmp_path: Path, name: str, blank_line: bool) -
     rows = store.con.execute("SELECT type, source_row FROM events ORDER BY position").fetchall()
     first = 2 if name.endswith(".csv") else 1
     assert rows == [("Opened", first), ("Deposited", first + 1 + blank_line)]
+
+
+def test_file_names_with_glob_characters_and_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events[1].jsonl"
+    path.write_text(JSONL)
+    assert tracer.open().load(path).loaded == 3
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert tracer.open().load("~/events[1].jsonl").loaded == 3
+    _eventsourcing_db(tmp_path / "app.sqlite")
+    assert tracer.open().load("~/app.sqlite").loaded == 3

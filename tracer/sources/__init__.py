@@ -56,7 +56,7 @@ def kind_of(spec: str, format: str | None = None) -> str:
         if scheme.lower() not in SCHEMES:
             raise SourceError(f"unknown source scheme '{scheme}://' in {spec}")
         return SCHEMES[scheme.lower()]
-    path = Path(spec)
+    path = Path(spec).expanduser()
     if path.is_file() and (path.suffix.lower() in SQLITE_SUFFIXES or _is_sqlite(path)):
         return "sqlite"
     if path.suffix.lower() in PROTOBUF_SUFFIXES:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -69,7 +70,8 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
 
 def expand(spec: str) -> list[Path]:
     """The files a spec names, sorted; a clear error when there are none."""
-    if any(ch in spec for ch in "*?["):
+    spec = os.path.expanduser(spec)
+    if any(ch in spec for ch in "*?[") and not Path(spec).exists():
         paths = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
         if not paths:
             raise SourceError(f"no files match {spec}")

@@ -27,7 +27,7 @@ BATCH = 50_000
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
-    path = Path(spec.removeprefix("sqlite://"))
+    path = Path(spec.removeprefix("sqlite://")).expanduser()
     if not path.is_file():
         raise SourceError(f"no such file: {path}")
     try:
