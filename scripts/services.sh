@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start, stop or describe the servers the live-source tests use: nats-server (JetStream) and
-# PostgreSQL, both on loopback, with their data under .services/ (PostgreSQL's under /tmp when
+# PostgreSQL, both on loopback (and protoc, which tests use to compile .proto files), with their data under .services/ (PostgreSQL's under /tmp when
 # the checkout is not reachable by the postgres user).
 #
 #   bash scripts/services.sh start   # install if missing, start, wait, print export lines
@@ -37,6 +37,7 @@ install_missing() {
     local packages=()
     command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || packages+=(nats-server)
     [ -x "$PG_BIN/pg_ctl" ] || packages+=(postgresql)
+    command -v protoc >/dev/null 2>&1 || packages+=(protobuf-compiler)  # .proto files in tests
     [ ${#packages[@]} -eq 0 ] && return 0
     [ "$(id -u)" = 0 ] || die "missing ${packages[*]}: install them (apt-get install ${packages[*]})"
     say "installing ${packages[*]}"

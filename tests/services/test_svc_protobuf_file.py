@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,6 @@ def test_sample_loads_with_one_rejection_for_the_undecodable_heartbeat() -> None
 
 
 def test_proto_source_compiled_at_run_time_gives_the_same_events() -> None:
-    pytest.importorskip("google.protobuf")
     from_desc, from_proto = tracer.open(), tracer.open()
     from_desc.load(
         str(SAMPLE / "bank_events.binpb"), proto=str(DESC), proto_message="bank.v1.Envelope"
@@ -57,7 +57,7 @@ def test_proto_source_compiled_at_run_time_gives_the_same_events() -> None:
             proto_message="bank.v1.Envelope",
         )
     except TracerError as exc:
-        if "install protoc" in str(exc):
+        if "install protoc" in str(exc) and not os.environ.get("CI"):
             pytest.skip("no protoc or grpcio-tools to compile .proto files")
         raise
     query = "SELECT event_id, stream, version, type, time, data FROM events ORDER BY position"
