@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start, stop or describe the servers the live-source tests use: nats-server (JetStream) and
-# PostgreSQL, both on loopback (and protoc, which tests use to compile .proto files), with their data under .services/ (PostgreSQL's under /tmp when
-# the checkout is not reachable by the postgres user).
+# PostgreSQL, both on loopback, with their data under .services/ (PostgreSQL's under /tmp when
+# the checkout is not reachable by the postgres user). Installs them, and protoc (which tests use
+# to compile .proto files), with apt-get when missing.
 #
 #   bash scripts/services.sh start   # install if missing, start, wait, print export lines
 #   bash scripts/services.sh env     # print the export lines of running servers
