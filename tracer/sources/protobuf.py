@@ -3,9 +3,9 @@
 ``--proto FILE.desc`` names a descriptor set (``protoc --include_imports --descriptor_set_out``;
 a ``.proto`` file is compiled at run time when ``protoc`` or ``grpcio-tools`` is installed) and
 ``--proto-message full.Name`` the envelope message (by default the one message whose name ends
-in ``Envelope``). Each top-level field of the envelope becomes a
-staged column with the field's own name, so ``id``, ``timestamp``, ``type`` and ``payload`` map
-like any other columns. The payload (a ``bytes`` field named ``payload``, ``data`` or ``body``) is
+in ``Envelope``). Each top-level field of the envelope becomes a staged column with the field's
+own name, so ``id``, ``timestamp``, ``type`` and ``payload`` map like any other columns; fields
+that no message sets are left out (proto3 cannot tell an unset field from 0 or ""). The payload (a ``bytes`` field named ``payload``, ``data`` or ``body``) is
 decoded as JSON when it parses, else as the protobuf message its type names: ``--type-map
 Deposited=bank.Deposited`` or, without a map, the message whose full or short name is the type.
 A message that cannot be decoded is rejected with its row and the reason, never dropped.
@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_
 
 PAYLOAD_NAMES = ("payload", "data", "body")
 TYPE_NAMES = ("type", "event_type", "message_type")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class DecodeFailure(Exception):
