@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 
 from tracer.errors import TracerError
+from tracer.replay import StateResult, diff_states
+from tracer.replay.diff import clone
 from tracer.tui.data import event_row, type_hit
 from tracer.tui.paths import as_path
 from tracer.tui.session import Session
@@ -39,19 +41,39 @@ def load_detail(cur: duckdb.DuckDBPyConnection, replay: Any, position: int) -> D
         detail.error = "no replay engine"
         return detail
     try:
-        owner = None if replay.is_read_model else event["stream"]
-        result = replay.state(owner, at=position)
-        diff = replay.event_change(position)
+        if replay.is_read_model:
+            result = replay.state(None, at=position)
+            detail.state, detail.changes = result.state, list(replay.event_change(position))
+        else:
+            result, detail.changes = _step(replay, event["stream"], position)
+            detail.state = result.state
     except TracerError as exc:
         detail.error = str(exc)
         return detail
-    detail.state = result.state
-    detail.changes = list(diff.changes)
     owner = result.stream if result.stream is not None else "read model"
     detail.title = f"State · {owner} @ #{position}"
     if result.version is not None:
         detail.title += f" v{result.version}"
     return detail
+
+
+def _step(replay: Any, stream: str, position: int) -> tuple[StateResult, list[Any]]:
+    """The stream's state after ``position`` and what that event changed, from one fold: the
+    state before it, then the event applied (what ``Replay.event_change`` does, keeping both)."""
+    before = replay.state(stream, at=position - 1) if position > 1 else None
+    old = before.state if before is not None and before.position is not None else None
+    states: dict[Any, Any] = {} if old is None else {stream: clone(old)}
+    last = None
+    for event in replay.events(position - 1, position):
+        replay.folder.apply(states, event)
+        last = event
+    initial = replay.folder.initial_state()
+    base = initial if old is None else old
+    after = states.get(stream, base)
+    version = None if last is None else last.version
+    time = None if last is None else last.time
+    result = StateResult(stream, position, version, time, after, replay.name)
+    return result, diff_states(base, after)
 
 
 @dataclass(frozen=True)
