@@ -328,3 +328,20 @@ def test_connection_lost_mid_load_keeps_nothing_half_loaded(
         assert store.count() == 4000
     finally:
         server.kill()
+
+
+def test_bad_subject_pattern_and_type_map_are_clear_errors(jetstream: Any, services: Any) -> None:
+    jetstream.publish([("account.1", _envelope(1), None)])
+    store = tracer.open()
+    with pytest.raises(TracerError, match=r"unknown part \{tenant\}"):
+        store.load(services.nats_url, stream=jetstream.name, subject_pattern="*.{tenant}.{id}")
+    with pytest.raises(TracerError, match="bad --type-map entry"):
+        store.load(services.nats_url, stream=jetstream.name, proto=str(PROTO), type_map="Deposited")
+    with pytest.raises(TracerError, match=r"no such message"):
+        store.load(
+            services.nats_url,
+            stream=jetstream.name,
+            proto=str(PROTO),
+            type_map="Deposited=bank.v1.Nope",
+        )
+    assert store.count() == 0

@@ -159,6 +159,13 @@ class Decoder:
             ) from None
         self.message_class = message_factory.GetMessageClass(self.descriptor)
         self.type_map = parse_type_map(type_map)
+        for etype, name in self.type_map.items():
+            try:
+                self.pool.FindMessageTypeByName(name)
+            except KeyError:
+                raise SourceError(
+                    f"--type-map {etype}={name}: no such message in {proto}"
+                ) from None
         self._classes: dict[str, Any] = {}
         self._short = {}
         for full in names:
