@@ -209,3 +209,14 @@ def test_checkpoints_change_no_result(events, every, data):
         assert replay.state(stream, position) == plain.state(stream, position)
         assert replay.find(CONDITION, start=position) == plain.find(CONDITION, start=position)
         assert replay.diff_all(0, position).equals(plain.diff_all(0, position))
+
+
+segments = st.lists(st.integers(0, 20) | st.text(min_size=0, max_size=6), min_size=0, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(segments)
+def test_paths_round_trip_for_any_key(parts):
+    from tracer.replay.paths import format_path, parse_path
+
+    assert parse_path(format_path(parts)) == parts
