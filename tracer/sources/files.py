@@ -1,4 +1,4 @@
-"""Event files: JSON Lines, JSON arrays, CSV and Parquet, plain or gzip/zstd compressed.
+"""Event files: JSON Lines, JSON arrays, CSV (``delimited``) and Parquet, plain or compressed.
 
 Files are parsed by DuckDB in bulk. JSON Lines take a fast path (DuckDB's own NDJSON reader)
 when every line of the file is one record, which is checked by counting newlines; otherwise (blank
@@ -9,11 +9,10 @@ event keeps the exact line number it came from.
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import orjson
@@ -21,7 +20,16 @@ import pyarrow as pa
 
 from tracer.errors import SourceError
 from tracer.mapping import ALIASES, quote, sql_string
-from tracer.sources.base import ROW, Rejection, Staged, cut, settle, stage_arrow, stage_name
+from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
+from tracer.sources.delimited import stage_csv
+from tracer.sources.textio import (
+    BOM,
+    COMPRESSIONS,
+    compression_of,
+    count_lines,
+    iter_lines,
+    open_binary,
+)
 
 SUFFIX_FORMATS = {
     ".jsonl": "jsonl",
@@ -32,19 +40,9 @@ SUFFIX_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 SAMPLE_ROWS = 10_000
-BOM = b"\xef\xbb\xbf"
 LINE_BATCH = 50_000
 ENVELOPE_JSON = set(ALIASES["data"]) | set(ALIASES["meta"])
-CSV_OPTIONS = "header=true, auto_detect=true, sample_size=20480"
-#: CSV columns read as text whatever they look like: identifiers keep leading zeros, types stay
-#: names (``T`` is not ``true``).
-TEXT_COLUMNS = {
-    name.lower()
-    for field in ("event_id", "stream", "type", "category", "correlation_id", "causation_id")
-    for name in ALIASES[field]
-}
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
@@ -60,7 +58,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         elif fmt == "json":
             staged.append(_stage_json_array(con, path, shape=shape or "array"))
         elif fmt == "csv":
-            staged.append(_stage_csv(con, path))
+            staged.append(stage_csv(con, path))
         elif fmt == "parquet":
             staged.append(_stage_parquet(con, path))
         else:
@@ -98,10 +96,6 @@ def format_of(path: Path) -> str:
     raise SourceError(f"unknown format for {path} (use --format jsonl|json|csv|parquet|sqlite)")
 
 
-def compression_of(path: Path) -> str | None:
-    return COMPRESSIONS.get(path.suffix.lower())
-
-
 def _known(path: Path) -> bool:
     try:
         format_of(path)
@@ -125,7 +119,7 @@ def _stage_jsonl(
     reader = f"read_json_objects({sql_string(str(path))}, format='newline_delimited', ignore_errors=true)"
     columns = _sample_columns(con, reader) if known is None else known
     late = _late_keys(columns) if known is None else {}
-    lines = _count_lines(path) if compression_of(path) is None else -1
+    lines = count_lines(path) if compression_of(path) is None else -1
     if lines < 0:
         return _stage_lines(con, table, path, "jsonl", columns, late)
     flat = _is_flat(columns)
@@ -301,48 +295,11 @@ def _transform_select(json_col: str, columns: dict[str, str], flat: bool) -> str
     return ", ".join(parts)
 
 
-def _count_lines(path: Path) -> int:
-    """Lines in a plain file (a last line without a newline counts).
-
-    DuckDB's reader skips blank lines, so when it yields fewer records than this the loader
-    falls back to reading lines one by one, and every event keeps its true line number.
-    """
-    lines = 0
-    last = b"\n"
-    with _open_text(path) as handle:
-        while chunk := handle.read(1 << 24):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (last != b"\n")
-
-
-def _open_text(path: Path) -> IO[bytes]:
-    kind = compression_of(path)
-    if kind == "gzip":
-        return gzip.open(path, "rb")
-    if kind == "zstd":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
-    return path.open("rb")
-
-
-def _iter_lines(path: Path) -> Iterator[bytes]:
-    import io
-
-    with _open_text(path) as raw:
-        yield from (
-            io.BufferedReader(raw, buffer_size=1 << 20)
-            if not isinstance(raw, io.BufferedReader)
-            else raw
-        )
-
-
 def _line_batches(path: Path) -> Iterator[pa.RecordBatch]:
     rows: list[int] = []
     lines: list[str] = []
     try:
-        for number, line in enumerate(_iter_lines(path), start=1):
+        for number, line in enumerate(iter_lines(path), start=1):
             if number == 1:
                 line = line.removeprefix(BOM)
             rows.append(number)
@@ -364,7 +321,7 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
     """The text of a few lines, by 1-based line number (for rejected rows)."""
     found: dict[int, str] = {}
     last = max(wanted)
-    for number, line in enumerate(_iter_lines(path), start=1):
+    for number, line in enumerate(iter_lines(path), start=1):
         if number in wanted:
             found[number] = line.rstrip(b"\r\n").decode("utf-8", errors="replace")
         if number >= last:
@@ -375,7 +332,7 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
 def _json_shape(path: Path) -> str:
     """What a ``.json`` file holds: ``lines`` (one object per line), ``array`` (one array), or
     ``values`` (objects one after another, pretty-printed over several lines each)."""
-    with _open_text(path) as handle:
+    with open_binary(path) as handle:
         head = handle.read(1 << 16).removeprefix(BOM).lstrip()
     if head[:1] != b"{":
         return "array"
@@ -386,145 +343,7 @@ def _json_shape(path: Path) -> str:
         return "values"
 
 
-# -- CSV and Parquet ----------------------------------------------------------------------------
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
-    """CSV with a header line; ``_row`` is the line a record starts on; bad rows are rejected.
-
-    Columns that name events (ids, stream, type, ...) are read as text, so that ``0042`` stays
-    ``0042``. A value the sniffed type cannot hold (``2.5`` in a column sniffed as integers)
-    widens that column and the file is read again, rather than rejecting a valid event.
-    """
-    table = stage_name("csv")
-    source = sql_string(str(path))
-    try:
-        header = con.execute(f"DESCRIBE SELECT * FROM read_csv({source}, {CSV_OPTIONS})").fetchall()
-    except duckdb.Error as exc:
-        raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
-    sniffed = {name: kind for name, kind, *_ in header}
-    types = {c: "VARCHAR" for c in sniffed if c.lower() in TEXT_COLUMNS and sniffed[c] != "VARCHAR"}
-    for _attempt in range(len(sniffed) + 1):
-        bad, cast = _read_csv(con, table, path, types)
-        widen = {
-            c: "DOUBLE"
-            if sniffed.get(c, "").endswith("INT") and types.get(c) is None
-            else "VARCHAR"
-            for c in cast
-            if types.get(c) != "VARCHAR"
-        }
-        if not widen:
-            break
-        types.update(widen)
-        con.execute(f'DROP TABLE "{table}"')
-    good = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    records = good + len(bad)
-    lines = _count_lines(path)
-    if lines != records + 1:
-        # Blank lines or quoted values spanning lines: find where each record starts.
-        bad = _renumber_csv(con, table, path, good, bad)
-    elif bad:
-        # One line per record: DuckDB's line numbers are the file's; rows after a rejected
-        # line move down by one.
-        gaps = ", ".join(f"({line - 1 - i})" for i, (line, _, _) in enumerate(bad))
-        con.execute(
-            f"""UPDATE "{table}" SET {ROW} = {ROW} + (SELECT count(*) FROM (VALUES {gaps}) g(k)
-                WHERE g.k <= "{table}".{ROW} - 1)"""
-        )
-    rejections = [
-        Rejection(int(line), cut(text or ""), f"malformed CSV row: {msg}")
-        for line, text, msg in bad
-    ]
-    return Staged(
-        table=table, source=str(path), format="csv", rows_read=records, rejections=rejections
-    )
-
-
-def _read_csv(
-    con: duckdb.DuckDBPyConnection, table: str, path: Path, types: dict[str, str]
-) -> tuple[list[tuple[int, str, str]], set[str]]:
-    """Read the CSV into ``table``; return its rejected lines and the columns that failed a cast.
-
-    A rejected line is ``(DuckDB's line number, its text, the reasons)``, one per line.
-    """
-    rejects, scans = f"{table}_rejects", f"{table}_scans"
-    typed = ""
-    if types:
-        members = ", ".join(f"{sql_string(c)}: {sql_string(t)}" for c, t in types.items())
-        typed = f", types={{{members}}}"
-    try:
-        con.execute(
-            f"""CREATE TEMP TABLE "{table}" AS SELECT *, row_number() OVER () + 1 AS {ROW}
-                FROM read_csv({sql_string(str(path))}, {CSV_OPTIONS}{typed}, ignore_errors=true,
-                              store_rejects=true, rejects_table='{rejects}', rejects_scan='{scans}')"""
-        )
-        bad = con.execute(
-            f"""SELECT line, ltrim(any_value(csv_line), chr(13) || chr(10)),
-                       string_agg(DISTINCT error_message, '; ' ORDER BY error_message)
-                FROM "{rejects}" GROUP BY line ORDER BY line"""
-        ).fetchall()
-        cast = {
-            r[0]
-            for r in con.execute(
-                # Only lines whose sole problem is a value of the wrong type: a line with the
-                # wrong number of columns is malformed whatever its types.
-                f"""SELECT DISTINCT column_name FROM "{rejects}" WHERE line IN (
-                        SELECT line FROM "{rejects}" GROUP BY line
-                        HAVING bool_and(error_type = 'CAST')) AND column_name IS NOT NULL"""
-            ).fetchall()
-        }
-    except duckdb.Error as exc:
-        raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
-    finally:
-        con.execute(f'DROP TABLE IF EXISTS "{rejects}"; DROP TABLE IF EXISTS "{scans}"')
-    return bad, cast
-
-
-def _renumber_csv(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    path: Path,
-    good: int,
-    bad: list[tuple[int, str, str]],
-) -> list[tuple[int, str, str]]:
-    """Give rows (and rejected lines) the line their record starts on, when records and lines
-    differ (blank lines, quoted values with newlines). DuckDB numbers a record, or a blank line,
-    one "line" each; the file is scanned once for where each record starts."""
-    starts = _csv_record_starts(path)  # DuckDB line number -> physical line, records only
-    rejected = {line for line, _, _ in bad}
-    lines = [start for number, start in starts.items() if number > 1 and number not in rejected]
-    if len(lines) != good or not rejected <= starts.keys():
-        return bad  # the scan disagrees with DuckDB's parser: keep record numbers
-    mapping = pa.table({"_i": pa.array(range(2, good + 2), pa.int64()), "_line": lines})
-    view = f"{table}_lines"
-    settle(con)
-    con.register(view, mapping)
-    try:
-        con.execute(
-            f'UPDATE "{table}" SET {ROW} = m._line FROM "{view}" m WHERE m._i = "{table}".{ROW}'
-        )
-    finally:
-        con.unregister(view)
-    return [(starts[line], text, msg) for line, text, msg in bad]
-
-
-def _csv_record_starts(path: Path, quote: bytes = b'"') -> dict[int, int]:
-    """``{DuckDB line number: physical line}`` of each record (the header is number 1).
-
-    A line ends a record unless it leaves a quoted value open (an odd count of quotes so far);
-    an empty line outside quotes is no record but counts as a line, as DuckDB counts it.
-    """
-    starts: dict[int, int] = {}
-    number = 0
-    open_quote = False
-    for physical, line in enumerate(_iter_lines(path), start=1):
-        if not open_quote:
-            number += 1
-            if line.strip(b"\r\n"):
-                starts[number] = physical
-        if line.count(quote) % 2:
-            open_quote = not open_quote
-    return starts
-
-
+# -- Parquet ------------------------------------------------------------------------------------
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     table = stage_name("parquet")
     try:
@@ -539,4 +358,4 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     return Staged(table=table, source=str(path), format="parquet", rows_read=rows)
 
 
-__all__ = ["expand", "format_of", "quote", "stage"]
+__all__ = ["compression_of", "expand", "format_of", "quote", "stage"]

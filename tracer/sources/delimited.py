@@ -1,0 +1,160 @@
+"""CSV and TSV files, parsed by DuckDB in bulk; each row keeps the line its record starts on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from tracer.errors import SourceError
+from tracer.mapping import ALIASES, sql_string
+from tracer.sources.base import ROW, Rejection, Staged, cut, settle, stage_name
+from tracer.sources.textio import count_lines, iter_lines
+
+CSV_OPTIONS = "header=true, auto_detect=true, sample_size=20480"
+#: CSV columns read as text whatever they look like: identifiers keep leading zeros, types stay
+#: names (``T`` is not ``true``).
+TEXT_COLUMNS = {
+    name.lower()
+    for field in ("event_id", "stream", "type", "category", "correlation_id", "causation_id")
+    for name in ALIASES[field]
+}
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
+    """CSV with a header line; ``_row`` is the line a record starts on; bad rows are rejected.
+
+    Columns that name events (ids, stream, type, ...) are read as text, so that ``0042`` stays
+    ``0042``. A value the sniffed type cannot hold (``2.5`` in a column sniffed as integers)
+    widens that column and the file is read again, rather than rejecting a valid event.
+    """
+    table = stage_name("csv")
+    source = sql_string(str(path))
+    try:
+        header = con.execute(f"DESCRIBE SELECT * FROM read_csv({source}, {CSV_OPTIONS})").fetchall()
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
+    sniffed = {name: kind for name, kind, *_ in header}
+    types = {c: "VARCHAR" for c in sniffed if c.lower() in TEXT_COLUMNS and sniffed[c] != "VARCHAR"}
+    for _attempt in range(len(sniffed) + 1):
+        bad, cast = _read_csv(con, table, path, types)
+        widen = {
+            c: "DOUBLE"
+            if sniffed.get(c, "").endswith("INT") and types.get(c) is None
+            else "VARCHAR"
+            for c in cast
+            if types.get(c) != "VARCHAR"
+        }
+        if not widen:
+            break
+        types.update(widen)
+        con.execute(f'DROP TABLE "{table}"')
+    good = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    records = good + len(bad)
+    lines = count_lines(path)
+    if lines != records + 1:
+        # Blank lines or quoted values spanning lines: find where each record starts.
+        bad = _renumber_csv(con, table, path, good, bad)
+    elif bad:
+        # One line per record: DuckDB's line numbers are the file's; rows after a rejected
+        # line move down by one.
+        gaps = ", ".join(f"({line - 1 - i})" for i, (line, _, _) in enumerate(bad))
+        con.execute(
+            f"""UPDATE "{table}" SET {ROW} = {ROW} + (SELECT count(*) FROM (VALUES {gaps}) g(k)
+                WHERE g.k <= "{table}".{ROW} - 1)"""
+        )
+    rejections = [
+        Rejection(int(line), cut(text or ""), f"malformed CSV row: {msg}")
+        for line, text, msg in bad
+    ]
+    return Staged(
+        table=table, source=str(path), format="csv", rows_read=records, rejections=rejections
+    )
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, types: dict[str, str]
+) -> tuple[list[tuple[int, str, str]], set[str]]:
+    """Read the CSV into ``table``; return its rejected lines and the columns that failed a cast.
+
+    A rejected line is ``(DuckDB's line number, its text, the reasons)``, one per line.
+    """
+    rejects, scans = f"{table}_rejects", f"{table}_scans"
+    typed = ""
+    if types:
+        members = ", ".join(f"{sql_string(c)}: {sql_string(t)}" for c, t in types.items())
+        typed = f", types={{{members}}}"
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE "{table}" AS SELECT *, row_number() OVER () + 1 AS {ROW}
+                FROM read_csv({sql_string(str(path))}, {CSV_OPTIONS}{typed}, ignore_errors=true,
+                              store_rejects=true, rejects_table='{rejects}', rejects_scan='{scans}')"""
+        )
+        bad = con.execute(
+            f"""SELECT line, ltrim(any_value(csv_line), chr(13) || chr(10)),
+                       string_agg(DISTINCT error_message, '; ' ORDER BY error_message)
+                FROM "{rejects}" GROUP BY line ORDER BY line"""
+        ).fetchall()
+        cast = {
+            r[0]
+            for r in con.execute(
+                # Only lines whose sole problem is a value of the wrong type: a line with the
+                # wrong number of columns is malformed whatever its types.
+                f"""SELECT DISTINCT column_name FROM "{rejects}" WHERE line IN (
+                        SELECT line FROM "{rejects}" GROUP BY line
+                        HAVING bool_and(error_type = 'CAST')) AND column_name IS NOT NULL"""
+            ).fetchall()
+        }
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
+    finally:
+        con.execute(f'DROP TABLE IF EXISTS "{rejects}"; DROP TABLE IF EXISTS "{scans}"')
+    return bad, cast
+
+
+def _renumber_csv(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    good: int,
+    bad: list[tuple[int, str, str]],
+) -> list[tuple[int, str, str]]:
+    """Give rows (and rejected lines) the line their record starts on, when records and lines
+    differ (blank lines, quoted values with newlines). DuckDB numbers a record, or a blank line,
+    one "line" each; the file is scanned once for where each record starts."""
+    starts = _csv_record_starts(path)  # DuckDB line number -> physical line, records only
+    rejected = {line for line, _, _ in bad}
+    lines = [start for number, start in starts.items() if number > 1 and number not in rejected]
+    if len(lines) != good or not rejected <= starts.keys():
+        return bad  # the scan disagrees with DuckDB's parser: keep record numbers
+    mapping = pa.table({"_i": pa.array(range(2, good + 2), pa.int64()), "_line": lines})
+    view = f"{table}_lines"
+    settle(con)
+    con.register(view, mapping)
+    try:
+        con.execute(
+            f'UPDATE "{table}" SET {ROW} = m._line FROM "{view}" m WHERE m._i = "{table}".{ROW}'
+        )
+    finally:
+        con.unregister(view)
+    return [(starts[line], text, msg) for line, text, msg in bad]
+
+
+def _csv_record_starts(path: Path, quote: bytes = b'"') -> dict[int, int]:
+    """``{DuckDB line number: physical line}`` of each record (the header is number 1).
+
+    A line ends a record unless it leaves a quoted value open (an odd count of quotes so far);
+    an empty line outside quotes is no record but counts as a line, as DuckDB counts it.
+    """
+    starts: dict[int, int] = {}
+    number = 0
+    open_quote = False
+    for physical, line in enumerate(iter_lines(path), start=1):
+        if not open_quote:
+            number += 1
+            if line.strip(b"\r\n"):
+                starts[number] = physical
+        if line.count(quote) % 2:
+            open_quote = not open_quote
+    return starts
