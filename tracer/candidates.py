@@ -1,0 +1,230 @@
+"""Typed canonical columns for staged rows, in SQL, with a plain ``_reason`` for each bad row.
+
+Given the SQL of each canonical field (from ``tracer.ingest._resolve``), :func:`candidates`
+builds one temporary table: stream, type, id, version, UTC time, JSON data and meta, category,
+correlation and causation ids, the row number and order, and the reason a row cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import orjson
+
+from tracer.mapping import META_KEYS, Resolved, quote, sql_string
+from tracer.sources.base import Staged
+
+EXCLUDE_KEY = "_exclude"  # preset key: SQL condition for rows that are not events (e.g. tombstones)
+
+
+def candidates(
+    con: duckdb.DuckDBPyConnection,
+    st: Staged,
+    columns: dict[str, str],
+    visible: dict[str, str],
+    fields: dict[str, Resolved],
+) -> str:
+    """A temp table of typed canonical columns per staged row, with ``_reason`` for bad rows."""
+
+    def raw(name: str) -> str:
+        return fields[name].sql if name in fields else "NULL"
+
+    stream = f"NULLIF(trim(CAST({raw('stream')} AS VARCHAR)), '')"
+    etype = f"NULLIF(trim(CAST({raw('type')} AS VARCHAR)), '')"
+    event_id = f"NULLIF(trim(CAST({raw('event_id')} AS VARCHAR)), '')"
+    version_raw = f"NULLIF(trim(CAST({raw('version')} AS VARCHAR)), '')"
+    if "data" in fields:
+        data = _json_expr(con, st, fields["data"])
+    else:
+        data = _rest_as_json(visible, fields, st.record_column)
+    meta = _json_expr(con, st, fields.get("meta")) if "meta" in fields else "NULL"
+    time_raw = f"NULLIF(trim(CAST({raw('time')} AS VARCHAR)), '')"
+    time_expr = _time_expr(con, st, fields.get("time"))
+    row = st.row_expr or "NULL"
+    order = (
+        f"TRY_CAST({raw('position')} AS BIGINT)" if "position" in fields else (st.order_by or row)
+    )
+    excluded = st.preset.get(EXCLUDE_KEY)
+    extra = ""
+    if st.raw_column:
+        extra += f", s.{quote(st.raw_column)} AS _raw"
+    if not st.is_view:
+        extra += ", s.rowid AS _rid"
+    if st.late:
+        extra += f", ({' OR '.join(f's.{quote(c)} IS NOT NULL' for c in sorted(st.late))}) AS _late"
+    corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields)
+    category_in, category_out = _category(fields)
+    con.execute(
+        f"""CREATE TEMP TABLE _cand_t AS
+        SELECT * EXCLUDE (_links, _category, _correlation, _causation), {category_out} AS category,
+            {corr_out} AS correlation_id, {caus_out} AS causation_id,
+            CASE
+                WHEN _invalid THEN 'invalid JSON'
+                WHEN _excluded THEN 'not an event: ' || _type
+                WHEN _stream IS NULL THEN 'missing stream'
+                WHEN _type IS NULL THEN 'missing type'
+                WHEN {"_version_raw IS NULL" if "version" in fields else "false"} THEN 'missing version'
+                WHEN _version_raw IS NOT NULL AND version IS NULL THEN 'version is not an integer: ' || left(_version_raw, 40)
+                WHEN _time_raw IS NOT NULL AND time IS NULL THEN 'unparseable time: ' || left(_time_raw, 60)
+                WHEN _data_bad THEN 'data is not valid JSON'
+                WHEN _meta_bad THEN 'meta is not valid JSON'
+                WHEN {"_order IS NULL" if "position" in fields else "false"} THEN 'position is not an integer'
+            END AS _reason
+        FROM (SELECT *, {links} AS _links FROM (
+            SELECT {row} AS _row, {order} AS _order, {st.invalid or "false"} AS _invalid{extra},
+                {stream} AS _stream, {etype} AS _type, {event_id} AS _event_id,
+                {version_raw} AS _version_raw, {_version_expr(con, st, fields.get("version"), version_raw)} AS version,
+                {time_raw} AS _time_raw, {time_expr} AS time,
+                {data} AS data, {meta} AS meta,
+                {_flag_bad(fields.get("data"), data)} AS _data_bad, {_flag_bad(fields.get("meta"), meta)} AS _meta_bad,
+                {f"coalesce(({excluded}), false)" if excluded else "false"} AS _excluded,
+                {category_in} AS _category,
+                {corr_in} AS _correlation, {caus_in} AS _causation
+            FROM "{st.table}" s
+        ))"""
+    )
+    if st.row_expr is None:
+        # Rows keep the order they were read in: the candidate's rowid numbers them.
+        first = con.execute("SELECT coalesce(min(rowid), 0) FROM _cand_t").fetchone()[0]
+        number = f"rowid - {first} + 1"
+        order_fix = "" if ("position" in fields or st.order_by) else f", {number} AS _order"
+        con.execute(
+            f"CREATE TEMP VIEW _cand AS SELECT * REPLACE ({number} AS _row{order_fix}) FROM _cand_t"
+        )
+    else:
+        con.execute("CREATE TEMP VIEW _cand AS SELECT * FROM _cand_t")
+    return "_cand"
+
+
+def _flag_bad(resolved: Resolved | None, expr: str) -> str:
+    if resolved is None:
+        return "false"
+    return f"({resolved.sql}) IS NOT NULL AND ({expr}) IS NULL"
+
+
+def _json_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None) -> str:
+    """JSON text from a column holding a JSON object, JSON text, UTF-8 bytes or a struct."""
+    assert resolved is not None
+    kind = _type_of(con, st, resolved.sql)
+    x = resolved.sql
+    if kind in ("BLOB", "VARCHAR"):
+        text = f"TRY(decode({x}))" if kind == "BLOB" else x
+        x = f"CASE WHEN json_valid({text}) THEN json({text}) END"
+        kind = "JSON"
+    if kind == "JSON":
+        # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once;
+        # one that looks like JSON text but does not parse is invalid (NULL: the row is rejected).
+        return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
+                        THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END ELSE {x} END"""
+    return f"to_json({x})"
+
+
+def _rest_as_json(
+    visible: dict[str, str], fields: dict[str, Resolved], record: str | None = None
+) -> str:
+    """For flat rows with no payload column: the columns no field took, nulls left out.
+
+    ``record`` is a column holding the whole record as JSON (flat JSON Lines): the payload is
+    that object without the keys the fields took, which also keeps keys beyond the sample.
+    """
+    taken = {r.spec for r in fields.values()} | {r.sql.strip('"') for r in fields.values()}
+    rest = [c for c in visible if c not in taken]
+    if not rest:
+        return "NULL"
+    if record is not None:
+        drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
+        return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
+    members = ", ".join(f"{quote(c)} := {quote(c)}" for c in rest)
+    return f"json_merge_patch('{{}}', to_json(struct_pack({members})))"
+
+
+def _version_expr(
+    con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None, text: str
+) -> str:
+    """A BIGINT version: integer columns as they are, text only when it is a whole number."""
+    if resolved is None:
+        return "CAST(NULL AS BIGINT)"
+    kind = _type_of(con, st, resolved.sql)
+    if kind.endswith("INT") and "HUGE" not in kind:
+        return f"TRY_CAST({resolved.sql} AS BIGINT)"
+    # TRY_CAST('1.5' AS BIGINT) rounds to 2: accept a number only when it is whole.
+    whole = f"TRY_CAST({text} AS BIGINT)"
+    return f"CASE WHEN TRY_CAST({text} AS DOUBLE) = {whole} THEN {whole} END"
+
+
+def _time_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None) -> str:
+    """A TIMESTAMPTZ from ISO-8601 text (no offset: the load's time zone) or epoch numbers."""
+    if resolved is None:
+        return "CAST(NULL AS TIMESTAMPTZ)"
+    x = resolved.sql
+    kind = _type_of(con, st, x)
+    if kind == "TIMESTAMP WITH TIME ZONE":
+        return x
+    if kind.startswith("TIMESTAMP") or kind == "DATE":
+        return f"CAST(CAST({x} AS TIMESTAMP) AS TIMESTAMPTZ)"
+    if kind in ("JSON", "BLOB") or kind.startswith("STRUCT"):
+        x = f"CAST({x} AS VARCHAR)"
+        kind = "VARCHAR"
+    if kind == "VARCHAR":
+        # Epoch numbers as text, else ISO-8601 (no offset: the load's time zone).
+        text = f"trim(both '\"' from {x})"
+        return f"coalesce({_epoch(f'TRY_CAST({text} AS DOUBLE)')}, TRY_CAST({text} AS TIMESTAMPTZ))"
+    return _epoch(f"CAST({x} AS DOUBLE)")
+
+
+def _epoch(x: str) -> str:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+    micros = (
+        f"CASE WHEN abs({x}) < 1e11 THEN {x} * 1e6 WHEN abs({x}) < 1e14 THEN {x} * 1e3 "
+        f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1e3 END"
+    )
+    return f"timezone('UTC', make_timestamp(CAST({micros} AS BIGINT)))"
+
+
+def _category(fields: dict[str, Resolved]) -> tuple[str, str]:
+    """(inner SQL over the staged columns, outer SQL over the candidate) for the category."""
+    if "category" in fields:
+        return f"NULLIF(CAST({fields['category'].sql} AS VARCHAR), '')", "_category"
+    # ``account-42`` -> ``account``; a bare UUID or a name without '-' has no category.
+    prefix = "split_part(_stream, '-', 1)"
+    derived = (
+        f"CASE WHEN length({prefix}) = length(_stream) OR {prefix} = '' "
+        f"OR (length({prefix}) = 8 AND regexp_full_match({prefix}, '[0-9a-fA-F]{{8}}')) "
+        f"THEN NULL ELSE {prefix} END"
+    )
+    return "NULL", derived
+
+
+def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str, str, str]:
+    """Correlation and causation ids: their own columns, else the usual keys inside ``meta``.
+
+    Returns inner SQL for (correlation, causation, meta links) and outer SQL for both ids.
+    """
+    inner = {
+        name: f"NULLIF(CAST({fields[name].sql} AS VARCHAR), '')" if name in fields else "NULL"
+        for name in META_KEYS
+    }
+    if "meta" not in fields:
+        return inner["correlation_id"], inner["causation_id"], "NULL", "_correlation", "_causation"
+    keys = [k for name in META_KEYS for k in META_KEYS[name]]
+    paths = ", ".join(sql_string("$." + _json_key(k)) for k in keys)
+    links = f"TRY(json_extract_string(meta, [{paths}]))"
+    outer, start = {}, 1
+    for name, names in META_KEYS.items():
+        items = ", ".join(f"_links[{i}]" for i in range(start, start + len(names)))
+        outer[name] = f"coalesce(_{name.removesuffix('_id')}, {items})"
+        start += len(names)
+    return (
+        inner["correlation_id"],
+        inner["causation_id"],
+        links,
+        outer["correlation_id"],
+        outer["causation_id"],
+    )
+
+
+def _json_key(key: str) -> str:
+    return f'"{key}"' if not key.replace("_", "").isalnum() else key
+
+
+def _type_of(con: duckdb.DuckDBPyConnection, st: Staged, sql: str) -> str:
+    return con.execute(f'DESCRIBE SELECT {sql} AS v FROM "{st.table}" s').fetchone()[1]
