@@ -389,3 +389,16 @@ def test_keys_first_seen_after_the_sample_are_kept(
     )
     assert last["data"] == {"i": 3}
     assert last["source_row"] == (5 if shape == "jsonl-with-blank-line" else 4)
+
+
+def test_keys_differing_only_in_case(tmp_path: Path) -> None:
+    """DuckDB column names ignore case; a record with ``stream`` and ``Stream`` still loads."""
+    rows = [
+        {"stream": "s-1", "Stream": "other", "type": "T"},
+        {"stream": "s-1", "type": "T", "ID": 7},
+    ]
+    store = tracer.open()
+    report = store.load(write_jsonl(tmp_path / "a.jsonl", rows))
+    assert report.loaded == 2
+    assert column(store, "stream") == ["s-1", "s-1"]
+    assert store.event(1)["data"] == {"Stream": "other"}  # kept in the flat record's payload

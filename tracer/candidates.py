@@ -127,12 +127,12 @@ def _rest_as_json(
     that object without the keys the fields took, which also keeps keys beyond the sample.
     """
     taken = {r.spec for r in fields.values()} | {r.sql.strip('"') for r in fields.values()}
+    if record is not None:  # (keys beyond the staged columns stay in the payload too)
+        drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
+        return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
     rest = [c for c in visible if c not in taken]
     if not rest:
         return "NULL"
-    if record is not None:
-        drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
-        return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
     members = ", ".join(f"{quote(c)} := {quote(c)}" for c in rest)
     return f"json_merge_patch('{{}}', to_json(struct_pack({members})))"
 

@@ -265,16 +265,23 @@ def _pick(late: Columns, found: set[str]) -> Columns:
 
 
 def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, str]:
-    """Top-level keys of the first records, each staged as JSON (objects, arrays) or VARCHAR."""
+    """Top-level keys of the first records, each staged as JSON (objects, arrays) or VARCHAR.
+
+    Column names are case-insensitive in DuckDB: of keys differing only in case (``id`` and
+    ``ID``) the first seen is staged (the others stay in a flat record's payload).
+    """
     rows = con.execute(
         f"SELECT json FROM {reader} WHERE json IS NOT NULL LIMIT {SAMPLE_ROWS}"
     ).fetchall()
     kinds: dict[str, str] = {}
+    spelled: dict[str, str] = {}  # lower-case key -> the spelling staged
     for (text,) in rows:
         record = orjson.loads(text)
         if not isinstance(record, dict):
             continue
         for key, value in record.items():
+            if spelled.setdefault(key.lower(), key) != key:
+                continue
             if isinstance(value, dict | list) or key in ENVELOPE_JSON:
                 kinds[key] = "JSON"
             else:
