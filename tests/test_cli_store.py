@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from contextlib import closing
@@ -200,6 +201,15 @@ def _two_tables(tmp_path: Path) -> str:
     return str(path)
 
 
+def _corrupt(name: str, blob: bytes):
+    def make(tmp_path: Path) -> str:
+        path = tmp_path / name
+        path.write_bytes(blob)
+        return str(path)
+
+    return make
+
+
 @pytest.mark.parametrize(
     ("make", "extra", "message"),
     [
@@ -211,6 +221,16 @@ def _two_tables(tmp_path: Path) -> str:
         (_two_tables, [], "choose one with --table"),
         (_two_tables, ["--table", "c"], "no table 'c'"),
         (lambda p: str(p / "x.txt"), [], "no such file"),
+        (_corrupt("a.jsonl.gz", b"not gzip at all"), [], "cannot load"),
+        (
+            _corrupt("a.jsonl.gz", gzip.compress(b'{"stream": "s", "type": "T"}\n' * 50)[:40]),
+            [],
+            "cannot load",
+        ),
+        (_corrupt("a.jsonl.zst", b"not zstd"), [], "cannot load"),
+        (_corrupt("a.json.gz", b"not gzip"), [], "cannot read"),
+        (_corrupt("a.csv.gz", b"not gzip"), [], "cannot read"),
+        (_corrupt("a.parquet", b"PAR1 but no more"), [], "cannot read"),
         (None, ["--format", "xml"], "unknown format 'xml'"),
         (None, ["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
         (None, ["--map", "stream"], "malformed --map"),

@@ -151,6 +151,11 @@ def load_sources(
                 report,
             )
         con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        # A file DuckDB cannot read (corrupt compression, bytes that are not text, ...).
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"cannot load {', '.join(specs)}: {message}") from exc
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -27,8 +27,8 @@ from tracer.sources.textio import (
     COMPRESSIONS,
     compression_of,
     count_lines,
+    head,
     iter_lines,
-    open_binary,
 )
 
 SUFFIX_FORMATS = {
@@ -339,11 +339,10 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
 def _json_shape(path: Path) -> str:
     """What a ``.json`` file holds: ``lines`` (one object per line), ``array`` (one array), or
     ``values`` (objects one after another, pretty-printed over several lines each)."""
-    with open_binary(path) as handle:
-        head = handle.read(1 << 16).removeprefix(BOM).lstrip()
-    if head[:1] != b"{":
+    start = head(path).removeprefix(BOM).lstrip()
+    if start[:1] != b"{":
         return "array"
-    first = head.split(b"\n", 1)[0]
+    first = start.split(b"\n", 1)[0]
     try:
         return "lines" if isinstance(orjson.loads(first), dict) else "values"
     except orjson.JSONDecodeError:

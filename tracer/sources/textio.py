@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from tracer.errors import SourceError
 
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, as some Windows tools write
@@ -24,11 +27,30 @@ def count_lines(path: Path) -> int:
     """
     lines = 0
     last = b"\n"
-    with open_binary(path) as handle:
+    with reading(path), open_binary(path) as handle:
         while chunk := handle.read(1 << 24):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
     return lines + (last != b"\n")
+
+
+def head(path: Path, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of the file, decompressed."""
+    with reading(path), open_binary(path) as handle:
+        return handle.read(size)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Unreadable or corrupt files (a truncated gzip, bad zstd frames): one clear error."""
+    try:
+        yield
+    except (OSError, EOFError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from exc
+    except Exception as exc:
+        if type(exc).__name__ != "ZstdError":
+            raise
+        raise SourceError(f"cannot read {path}: zstd: {exc}") from exc
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -45,7 +67,7 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def iter_lines(path: Path) -> Iterator[bytes]:
     """The file's lines as bytes, line ends included."""
-    with open_binary(path) as raw:
+    with reading(path), open_binary(path) as raw:
         yield from (
             io.BufferedReader(raw, buffer_size=1 << 20)
             if not isinstance(raw, io.BufferedReader)
