@@ -285,3 +285,46 @@ def test_every_row_is_accounted_for(
                   (SELECT count(*) - count(DISTINCT (stream, version)) FROM events)"""
     ).fetchone()
     assert dupes == (0, 0)
+
+
+CSV_ROWS = st.one_of(
+    st.tuples(
+        st.sampled_from(["account-1", "account-2", ""]),
+        st.sampled_from(["Deposited", "Paid", ""]),
+        st.integers(0, 3),
+    ).map(lambda r: f"{r[0]},{r[1]},{r[2]}"),
+    st.sampled_from(
+        [
+            "",  # a blank line
+            "account-1,Deposited",  # a column short
+            "account-1,Deposited,1,extra",  # a column too many
+            'account-1,"Multi\nLine",2',  # a quoted value over two lines
+            'account-2,"said ""hi""",3',
+            "account-1,Deposited,x",  # not a number, after numbers
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(CSV_ROWS, max_size=15))
+def test_every_csv_row_is_accounted_for_at_its_line(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str]
+) -> None:
+    path = tmp_path_factory.mktemp("csv") / "events.csv"
+    path.write_text("stream,type,n\n" + "".join(r + "\n" for r in rows))
+    store = tracer.open()
+    report = store.load(path)
+    assert report.loaded + report.rejected + report.duplicates == report.rows_read
+    assert report.rows_read == sum(1 for r in rows if r != "")
+    # Every event and every rejected row points at the line its record starts on.
+    starts, line = {}, 2
+    for r in rows:
+        starts[line] = r
+        line += r.count("\n") + 1
+    where = store.con.execute(
+        "SELECT source_row FROM events UNION ALL SELECT source_row FROM rejected ORDER BY 1"
+    ).fetchall()
+    assert [w for (w,) in where] == [n for n, r in starts.items() if r != ""]
