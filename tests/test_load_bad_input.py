@@ -65,6 +65,23 @@ def test_each_bad_row_is_rejected_with_its_line_raw_text_and_reason(tmp_path: Pa
     assert dict(report.reasons)["missing stream"] == 1
 
 
+def test_times_out_of_range_are_rejected_not_fatal(tmp_path: Path) -> None:
+    values = [
+        1e30,
+        "99999999999999999999999",
+        "nan",
+        "inf",
+        "infinity",
+        "2026-02-30T00:00:00Z",
+        1767261600,
+    ]
+    rows = [{"stream": "s-1", "type": "T", "time": v} for v in values]
+    store = tracer.open()
+    report = store.load(write_lines(tmp_path / "a.jsonl", rows))
+    assert (report.loaded, report.rejected) == (1, 6)
+    assert all(r.startswith("unparseable time: ") for r in store.rejected()["reason"])
+
+
 def test_non_integer_versions_are_rejected(tmp_path: Path) -> None:
     rows = [{"stream": "s-1", "type": "T", "version": v} for v in (1, "2", 2.5, "x", "3.0")]
     store = tracer.open()

@@ -64,7 +64,7 @@ def candidates(
                 WHEN _type IS NULL THEN 'missing type'
                 WHEN {"_version_raw IS NULL" if "version" in fields else "false"} THEN 'missing version'
                 WHEN _version_raw IS NOT NULL AND version IS NULL THEN 'version is not an integer: ' || left(_version_raw, 40)
-                WHEN _time_raw IS NOT NULL AND time IS NULL THEN 'unparseable time: ' || left(_time_raw, 60)
+                WHEN _time_raw IS NOT NULL AND (time IS NULL OR NOT isfinite(time)) THEN 'unparseable time: ' || left(_time_raw, 60)
                 WHEN _data_bad THEN 'data is not valid JSON'
                 WHEN _meta_bad THEN 'meta is not valid JSON'
                 WHEN {"_order IS NULL" if "position" in fields else "false"} THEN 'position is not an integer'
@@ -168,7 +168,7 @@ def _time_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
         # Epoch numbers as text, else ISO-8601 (no offset: the load's time zone).
         text = f"trim(both '\"' from {x})"
         return f"coalesce({_epoch(f'TRY_CAST({text} AS DOUBLE)')}, TRY_CAST({text} AS TIMESTAMPTZ))"
-    return _epoch(f"CAST({x} AS DOUBLE)")
+    return _epoch(f"TRY_CAST({x} AS DOUBLE)")
 
 
 def _epoch(x: str) -> str:
@@ -177,7 +177,8 @@ def _epoch(x: str) -> str:
         f"CASE WHEN abs({x}) < 1e11 THEN {x} * 1e6 WHEN abs({x}) < 1e14 THEN {x} * 1e3 "
         f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1e3 END"
     )
-    return f"timezone('UTC', make_timestamp(CAST({micros} AS BIGINT)))"
+    # Out of range (1e30, NaN): NULL, and the row is rejected as an unparseable time.
+    return f"TRY(timezone('UTC', make_timestamp(TRY_CAST({micros} AS BIGINT))))"
 
 
 def _category(fields: dict[str, Resolved]) -> tuple[str, str]:
