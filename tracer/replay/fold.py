@@ -6,6 +6,7 @@ the key for a keyed read model, and ``None`` for a read model with one state.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -84,6 +85,24 @@ class Folder:
         bucket (position, version, time).
         """
         simple = not self.read_model and not self.upcasts and last is None
+        # The cyclic garbage collector would scan every state again and again while millions
+        # of short-lived events and payloads are created: pause it for the fold.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._fold_batches(batches, states, dirty, last, simple)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _fold_batches(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        states: dict[Any, Any],
+        dirty: set[Any] | None,
+        last: dict[Any, tuple[int, int | None, int | None]] | None,
+        simple: bool,
+    ) -> None:
         for batch in batches:
             columns = [batch.column(i).to_pylist() for i in range(6)]
             if not columns[0]:
