@@ -242,3 +242,29 @@ def test_malformed_map_in_the_cli(
     out, err = capsys.readouterr()
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert out == ""
+
+
+def test_a_malformed_value_under_a_json_path_rejects_its_row_only(tmp_path: Path) -> None:
+    """The eventsourcing layout takes the time from ``state.timestamp._data_``: a corrupt state
+    rejects that row, the others load."""
+    path = tmp_path / "es.sqlite"
+    good = json.dumps(
+        {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-02T03:04:05+00:00"}}
+    )
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE stored_events (originator_id, originator_version, topic, state)")
+        db.executemany(
+            "INSERT INTO stored_events VALUES (?, ?, ?, ?)",
+            [
+                ("a", 1, "m:A.Created", good.encode()),
+                ("a", 2, "m:A.Changed", b"\x00corrupt"),
+                ("a", 3, "m:A.Changed", good),
+            ],
+        )
+        db.commit()
+    store = tracer.open()
+    report = store.load(path)
+    assert (report.loaded, report.rejected) == (2, 1)
+    assert store.rejected()[["source_row", "reason"]].values.tolist() == [
+        [2, "data is not valid JSON"]
+    ]

@@ -130,14 +130,16 @@ def spec_sql(
     if _DOTTED.match(spec):
         head, _, rest = spec.partition(".")
         if "[" in head:
-            head, bracket, tail = head.partition("[")
+            head, _, tail = head.partition("[")
             rest = f"[{tail}" + (f".{rest}" if rest else "")
         column = _find_column(head, columns)
         if column is not None:
             path = "$" + ("" if rest.startswith("[") else ".") + rest
             source = _as_json_text(column, columns)
             fn = "json_extract" if as_json else "json_extract_string"
-            return Resolved(f"{fn}({source}, {sql_string(path)})", spec, "map", json=as_json)
+            # TRY: one malformed value makes this row's field NULL, not the whole load fail.
+            sql = f"TRY({fn}({source}, {sql_string(path)}))"
+            return Resolved(sql, spec, "map", json=as_json)
     return Resolved(f"({spec})", spec, "map", json=False)
 
 
