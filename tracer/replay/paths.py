@@ -27,7 +27,7 @@ class PathError(TracerError):
 
 def key_segment(key: Any) -> str:
     text = str(key)
-    return text if _BARE.match(text) else f"[{json.dumps(text)}]"
+    return text if _BARE.fullmatch(text) else f"[{json.dumps(text)}]"
 
 
 def join(prefix: str, segment: Segment) -> str:
