@@ -3,12 +3,14 @@ that wait for the app's workers and messages (never for a fixed time)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
 
 import tracer
 from tracer.replay import Replay
@@ -64,7 +66,11 @@ async def settle(pilot: Pilot[Any], rounds: int = 200) -> None:
     """Wait until no worker runs and every message they posted has been handled."""
     app = pilot.app
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        if not app.is_running:
+            return
+        # a superseded (exclusive) or failed worker: the app shows its error
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         busy = any(w.is_running for w in app.workers)
         if not busy and not getattr(app, "_detail_busy", False):

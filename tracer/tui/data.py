@@ -353,24 +353,26 @@ class RateHistogram:
 def rate_histogram(
     cur: duckdb.DuckDBPyConnection, flt: EventFilter, buckets: int = 512
 ) -> RateHistogram:
-    """Events per bucket of time, ``buckets`` buckets from the first to the last event."""
+    """Events per bucket of time, ``buckets`` buckets from the first to the last event: one
+    GROUP BY (the bounds come along in every row)."""
     where = flt.where("time IS NOT NULL")
     params = list(flt.params)
-    start, end = cur.execute(f"SELECT min(time), max(time) FROM events {where}", params).fetchone()
-    if start is None:
-        return RateHistogram()
     query = f"""
-        WITH bounds AS (SELECT epoch_us(min(time)) AS t0,
+        WITH kept AS (SELECT time FROM events {where}),
+             bounds AS (SELECT min(time) AS t0, max(time) AS t1, epoch_us(min(time)) AS u0,
                                greatest(epoch_us(max(time)) - epoch_us(min(time)), 1) AS span
-                        FROM events {where})
-        SELECT least(CAST(floor((epoch_us(time) - t0) * {buckets} / span) AS BIGINT),
-                     {buckets - 1}) AS bucket, count(*) AS n
-        FROM events, bounds {where} GROUP BY bucket
+                        FROM kept)
+        SELECT least(CAST(floor((epoch_us(time) - u0) * {buckets} / span) AS BIGINT),
+                     {buckets - 1}) AS bucket, count(*) AS n, any_value(t0), any_value(t1)
+        FROM kept, bounds GROUP BY bucket
     """
-    result = cur.execute(query, params + params).fetchnumpy()
+    rows = cur.execute(query, params).fetchall()
+    if not rows:
+        return RateHistogram()
     counts = np.zeros(buckets, dtype=np.int64)
-    counts[np.asarray(result["bucket"], dtype=np.int64)] = np.asarray(result["n"])
-    return RateHistogram(start, end, counts)
+    for bucket, n, _, _ in rows:
+        counts[int(bucket)] = n
+    return RateHistogram(rows[0][2], rows[0][3], counts)
 
 
 class StreamEntry(NamedTuple):

@@ -60,13 +60,15 @@ class DebuggerActions(_Base):
 
     def _play_tick(self) -> None:
         timeline = self.timeline
+        if not self.playing:
+            return
         if timeline.cursor >= timeline.row_count - 1:
             self.stop_playing("end of the log")
             return
         timeline.cursor += 1
-
-    def _play_check(self, position: int | None) -> None:
-        if self.playing and position is not None and position == self._play_stop_at:
+        # checked here, not when the cursor message arrives: ticks may come faster than that
+        position = timeline.position
+        if position is not None and position == self._play_stop_at:
             self.stop_playing(f"breakpoint at #{position}")
 
     def action_speed(self, direction: int) -> None:

@@ -94,9 +94,7 @@ class StreamsPanel(Vertical):
             label = Text.assemble(("All events", "bold"), f"  {entry.events:,}")
             return Option(label, id="all")
         if entry.kind == "category":
-            label = Text.assemble(
-                ("▸ ", "dim"), (str(entry.name), "bold"), f"  {entry.streams:,}s {entry.events:,}"
-            )
+            label = Text.assemble(("▸ ", "dim"), (str(entry.name), "bold"), f"  {entry.events:,}")
             return Option(label, id=f"category:{entry.name}")
         label = Text.assemble(str(entry.name), (f"  {entry.events:,}", "dim"))
         return Option(label, id=f"stream:{entry.name}")
