@@ -382,3 +382,9 @@ def test_file_names_with_glob_characters_and_home(
     assert tracer.open().load("~/events[1].jsonl").loaded == 3
     _eventsourcing_db(tmp_path / "app.sqlite")
     assert tracer.open().load("~/app.sqlite").loaded == 3
+
+
+def test_sqlite_file_name_with_uri_characters(tmp_path: Path) -> None:
+    path = tmp_path / "app #1 ?50%.sqlite"
+    _eventsourcing_db(path)
+    assert tracer.open().load(path).loaded == 3

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
@@ -31,7 +32,8 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
     if not path.is_file():
         raise SourceError(f"no such file: {path}")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # Read-only; the path quoted, so that '#', '?' or '%' in a file name stay in the name.
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
         tables = [
             r[0]
             for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
