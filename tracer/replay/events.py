@@ -27,42 +27,33 @@ def datetime_to_us(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+ExtrasFetch = Callable[[list[int]], dict[int, tuple[Any, Any]]]
+
+
 class Extras:
-    """What handlers rarely read (event ids, meta) for a range of positions, fetched on the
-    first access by one query for the whole range: a fold that never reads them never pays."""
+    """What handlers rarely read (event ids, meta) for the events of one batch, fetched on the
+    first access by one query for the whole batch: a fold that never reads them never pays."""
 
-    __slots__ = ("_fetch", "_hi", "_ids", "_lo", "_metas")
+    __slots__ = ("_fetch", "_positions", "_rows")
 
-    def __init__(
-        self,
-        fetch: Callable[[int, int], tuple[list[Any], list[Any]]] | None,
-        lo: int,
-        hi: int,
-    ) -> None:
+    def __init__(self, fetch: ExtrasFetch | None, positions: list[int]) -> None:
         self._fetch = fetch
-        self._lo, self._hi = lo, hi
-        self._ids: list[Any] | None = None
-        self._metas: list[Any] | None = None
+        self._positions = positions
+        self._rows: dict[int, tuple[Any, Any]] | None = None
 
     @classmethod
     def fixed(cls, position: int, event_id: Any, meta: Any) -> Extras:
-        extras = cls(None, position, position)
-        extras._ids, extras._metas = [event_id], [meta]
+        extras = cls(None, [position])
+        extras._rows = {position: (event_id, meta)}
         return extras
 
-    def _load(self) -> None:
-        assert self._fetch is not None
-        self._ids, self._metas = self._fetch(self._lo, self._hi)
-
-    def event_id(self, position: int) -> Any:
-        if self._ids is None:
-            self._load()
-        return self._ids[position - self._lo]  # type: ignore[index]
-
-    def meta(self, position: int) -> Any:
-        if self._metas is None:
-            self._load()
-        return self._metas[position - self._lo]  # type: ignore[index]
+    def row(self, position: int) -> tuple[Any, Any]:
+        """``(event_id, raw meta)`` of one event of the batch."""
+        rows = self._rows
+        if rows is None:
+            assert self._fetch is not None
+            rows = self._rows = self._fetch(self._positions)
+        return rows.get(position, (None, None))
 
 
 class Event:
@@ -147,13 +138,13 @@ class Event:
     def meta(self) -> Any:
         meta = self._meta
         if meta is _UNSET:
-            raw = None if self._extras is None else self._extras.meta(self.position)
+            raw = None if self._extras is None else self._extras.row(self.position)[1]
             meta = self._meta = None if raw is None else orjson.loads(raw)
         return meta
 
     @property
     def id(self) -> str | None:
-        return None if self._extras is None else self._extras.event_id(self.position)
+        return None if self._extras is None else self._extras.row(self.position)[0]
 
     @property
     def time(self) -> datetime | None:

@@ -13,11 +13,10 @@ from typing import Any
 import pyarrow as pa
 
 from tracer.errors import TracerError
-from tracer.replay.events import Event, Extras
+from tracer.replay.events import Event, Extras, ExtrasFetch
 from tracer.replay.projection import Projection, UpcastChain
 
 _MISSING: Any = object()
-ExtrasFetch = Callable[[int, int], tuple[list[Any], list[Any]]]
 #: Marks "no event folded yet": the projection's ``initial()`` is the state.
 INITIAL: Any = type("Initial", (), {"__repr__": lambda self: "<initial>"})()
 #: What :meth:`Folder.apply` returns for an event the projection does not fold.
@@ -107,7 +106,7 @@ class Folder:
             columns = [batch.column(i).to_pylist() for i in range(6)]
             if not columns[0]:
                 continue
-            extras = Extras(self.fetch_extras, columns[0][0], columns[0][-1])
+            extras = Extras(self.fetch_extras, columns[0])
             if simple:
                 self._fold_aggregate(columns, extras, states)
                 if dirty is not None:
@@ -185,7 +184,7 @@ class Folder:
             )
             if not positions:
                 continue
-            extras = Extras(self.fetch_extras, positions[0], positions[-1])
+            extras = Extras(self.fetch_extras, positions)
             for row, event_type in enumerate(types):
                 up = upcasts.get(event_type) if upcasts else None
                 yield Event(

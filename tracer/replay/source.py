@@ -106,8 +106,8 @@ class EventSource:
         first, last_version, at = single_row(
             self.con.execute(
                 "SELECT min(position), max(version), max(position) FILTER (WHERE version <= ?) "
-                "FROM events WHERE stream = ?",
-                [point.value, stream],
+                f"FROM events WHERE stream = {sql_literal(stream)}",
+                [point.value],
             ).fetchall()
         )
         if first is None:
@@ -128,18 +128,16 @@ class EventSource:
         )
         return None if row is None else row[0]
 
-    def extras(self, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
-        """Event ids and raw meta of positions ``lo..hi``, indexed by ``position - lo``."""
-        rows = self.con.execute(
-            "SELECT position, event_id, meta FROM events WHERE position >= ? AND position <= ?",
-            [lo, hi],
-        ).fetchall()
-        ids: list[Any] = [None] * (hi - lo + 1)
-        metas: list[Any] = [None] * (hi - lo + 1)
-        for position, event_id, meta in rows:
-            ids[position - lo] = event_id
-            metas[position - lo] = meta
-        return ids, metas
+    def extras(self, positions: list[int]) -> dict[int, tuple[Any, Any]]:
+        """``position -> (event_id, raw meta)`` for the events of one batch."""
+        if not positions:
+            return {}
+        lo, hi = min(positions), max(positions)
+        where = f"position >= {int(lo)} AND position <= {int(hi)}"
+        if hi - lo + 1 > 4 * len(positions):  # a sparse batch (one stream): name its events
+            where += f" AND position IN ({', '.join(str(int(p)) for p in positions)})"
+        rows = self.con.execute(f"SELECT position, event_id, meta FROM events WHERE {where}")
+        return {position: (event_id, meta) for position, event_id, meta in rows.fetchall()}
 
     def event_row(self, position: int) -> dict[str, Any] | None:
         row = single_row(
