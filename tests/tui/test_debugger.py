@@ -165,8 +165,19 @@ async def test_skipping_an_event_shows_the_state_diverging(bank_store, make_app)
         rows = {r[1]: r for r in table_rows(screen)}
         real, whatif = int(rows["balance"][2]), int(rows["balance"][3])
         assert rows["balance"][0] == "account-7" and whatif - real == 410
-        await press(pilot, "escape", "x")
-        assert app.session.skipped == set()
+        await press(pilot, "escape")
+        # stepping on, the panels show the stream's state diverging from the what-if state
+        whatif = app.query_one("#change-whatif")
+        assert app.detail.skipped == [OVERDRAFT] and whatif.display
+        assert {c.path: (c.old, c.new) for c in app.detail.whatif} == {
+            "balance": (-132, 278),
+            "withdrawals": (10, 9),
+        }
+        assert "what-if differs" in app.state_panel.border_title
+        await press(pilot, "k")  # before the skipped event: nothing differs yet
+        assert app.detail.skipped == [] and not whatif.display
+        await press(pilot, "j", "x")
+        assert app.session.skipped == set() and app.detail.skipped == []
 
 
 async def test_blame_jumps_to_the_event_that_set_a_field(bank_store, make_app):

@@ -133,3 +133,18 @@ async def test_only_the_rows_on_screen_are_fetched(make_app):
         await press(pilot, "pagedown", "pagedown", "pagedown")
         assert app.detail.position == timeline.position == 15_001 + 3 * (timeline.size.height - 2)
     store.close()
+
+
+async def test_clicking_the_time_strip_jumps_to_that_time(synthetic_store, make_app):
+    app = make_app(synthetic_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        strip = app.query_one("#strip")
+        when = strip.time_at(49)  # the time strip has one column of padding
+        await pilot.click("#strip", offset=(50, 0))
+        await settle(pilot)
+        expected = synthetic_store.con.execute(
+            "SELECT max(position) FROM events WHERE time <= ?", [when]
+        ).fetchone()[0]
+        assert 100 < expected < 200 and app.timeline.position == expected
+        assert strip.cursor_column in (48, 49)

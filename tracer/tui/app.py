@@ -212,6 +212,10 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
     def on_histogram_ready(self, message: msg.HistogramReady) -> None:
         self.query_one(TimeStrip).set_histogram(message.histogram)
 
+    @on(TimeStrip.Clicked)
+    def _strip_clicked(self, message: TimeStrip.Clicked) -> None:
+        self._goto(message.when.isoformat())
+
     @on(StreamsPanel.ScopeChosen)
     def _scope_chosen(self, message: StreamsPanel.ScopeChosen) -> None:
         if message.kind == "stream":
@@ -246,7 +250,8 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
     def _load_detail(self, position: int) -> None:
         cur = self.store.cursor()
         try:
-            detail = load_detail(cur, self.replay, position)
+            skipped = frozenset(self.session.skipped)
+            detail = load_detail(cur, self.replay, position, skipped)
         finally:
             cur.close()
         self.post_message(msg.DetailReady(detail))
@@ -268,6 +273,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         self.detail = detail
         change = self.query_one(ChangePanel)
         change.show(detail.event, detail.changes if detail.error is None else [])
+        change.show_whatif(detail.skipped, detail.whatif)
         if detail.event is not None:
             self.query_one(TimeStrip).set_cursor(detail.event["time"])
         if detail.error is not None:
@@ -275,7 +281,10 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
             self.state_panel.show_message(detail.error, error=True)
         else:
             paths = [c.path for c in detail.changes]
-            self.state_panel.show_state(detail.title, detail.state, paths)
+            title = detail.title
+            if detail.skipped:
+                title += " · what-if differs" if detail.whatif else " · what-if: same"
+            self.state_panel.show_state(title, detail.state, paths)
         self.post_message(msg.DetailShown(detail.position))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

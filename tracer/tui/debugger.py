@@ -227,6 +227,7 @@ class DebuggerActions(_Base):
         self.timeline.refresh()
         word = "skipping" if skipped else "no longer skipping"
         self.notify(f"{word} #{position} · w: what-if", timeout=3)
+        self._request_detail(position)  # the panels compare with the what-if state
         self.update_status()
 
     def action_whatif(self) -> None:

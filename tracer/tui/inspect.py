@@ -29,10 +29,18 @@ class Detail:
     title: str = ""
     changes: list[Any] = field(default_factory=list)
     error: str | None = None
+    skipped: list[int] = field(default_factory=list)  # skipped events of this stream, so far
+    whatif: list[Any] = field(default_factory=list)  # real state → state without them
 
 
-def load_detail(cur: duckdb.DuckDBPyConnection, replay: Any, position: int) -> Detail:
-    """The event at ``position``, its stream's state right after it, and what it changed."""
+def load_detail(
+    cur: duckdb.DuckDBPyConnection,
+    replay: Any,
+    position: int,
+    skipped: frozenset[int] = frozenset(),
+) -> Detail:
+    """The event at ``position``, its stream's state right after it, and what it changed; with
+    ``skipped`` events, how the state without them differs from the real one at this point."""
     event = event_row(cur, position)
     if event is None:
         return Detail(position, error=f"no event at position {position}")
@@ -47,6 +55,10 @@ def load_detail(cur: duckdb.DuckDBPyConnection, replay: Any, position: int) -> D
         else:
             result, detail.changes = _step(replay, event["stream"], position)
             detail.state = result.state
+            if skipped:
+                detail.skipped, detail.whatif = _diverged(
+                    replay, event["stream"], position, skipped, result.state
+                )
     except TracerError as exc:
         detail.error = str(exc)
         return detail
@@ -74,6 +86,25 @@ def _step(replay: Any, stream: str, position: int) -> tuple[StateResult, list[An
     time = None if last is None else last.time
     result = StateResult(stream, position, version, time, after, replay.name)
     return result, diff_states(base, after)
+
+
+def _diverged(
+    replay: Any, stream: str, position: int, skipped: frozenset[int], real: Any
+) -> tuple[list[int], list[Any]]:
+    """Fold the stream up to ``position`` without the skipped events; what differs."""
+    if not any(p <= position for p in skipped):
+        return [], []
+    states: dict[Any, Any] = {}
+    dropped: list[int] = []
+    for event in replay.events(0, position, stream=stream):
+        if event.position in skipped:
+            dropped.append(event.position)
+            continue
+        replay.folder.apply(states, event)
+    if not dropped:
+        return [], []
+    alternative = states.get(stream, replay.folder.initial_state())
+    return dropped, diff_states(real, alternative)
 
 
 @dataclass(frozen=True)

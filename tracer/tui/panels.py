@@ -173,7 +173,38 @@ class ChangePanel(VerticalScroll):
     }
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="change-whatif")
         yield Static("", id="change-body")
+
+    def on_mount(self) -> None:
+        self.query_one("#change-whatif").display = False
+
+    def show_whatif(self, skipped: list[int], changes: list[Any]) -> None:
+        """How the state without the skipped events differs from the real one, here."""
+        box = self.query_one("#change-whatif", Static)
+        box.display = bool(skipped)
+        if not skipped:
+            return
+        get = self._part
+        without = ", ".join(f"#{p}" for p in skipped)
+        lines = [Text.assemble(("what-if ", get("change--heading")), f"without {without}")]
+        if not changes:
+            lines.append(Text("  the same state here", style=get("change--dim")))
+        for change in changes:
+            path = show_path(as_path(change.path))
+            old = "—" if change.op == "add" else short_json(change.old, 30)
+            new = "—" if change.op == "remove" else short_json(change.new, 30)
+            lines.append(
+                Text.assemble(
+                    ("  ≠ ", get("change--change")),
+                    path,
+                    ": ",
+                    (old, get("change--dim")),
+                    " → ",
+                    (new, get("change--change")),
+                )
+            )
+        box.update(Group(*lines))
 
     def show(self, event: dict[str, Any] | None, changes: list[Any] | None) -> None:
         body = self.query_one("#change-body", Static)

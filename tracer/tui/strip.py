@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widget import Widget
 
 from tracer.tui.data import RateHistogram
@@ -36,7 +38,13 @@ def parse_row_time(text: str) -> datetime | None:
 
 
 class TimeStrip(Widget):
-    """Two lines: a sparkline of events per unit of time, then the range with the cursor."""
+    """Two lines: a sparkline of events per unit of time, then the range with the cursor.
+    A click jumps to the last event at or before the time under the mouse."""
+
+    class Clicked(Message):
+        def __init__(self, when: datetime) -> None:
+            super().__init__()
+            self.when = when
 
     COMPONENT_CLASSES = {"timestrip--bar", "timestrip--cursor", "timestrip--label"}  # noqa: RUF012
 
@@ -53,6 +61,20 @@ class TimeStrip(Widget):
         if when != self.cursor_time:
             self.cursor_time = when
             self.refresh()
+
+    def time_at(self, column: int) -> datetime | None:
+        """The time at the end of a column's slice of the range."""
+        hist, width = self.histogram, self.size.width
+        if hist.start is None or hist.end is None or width <= 0:
+            return None
+        fraction = min(max((column + 1) / width, 0.0), 1.0)
+        return hist.start + (hist.end - hist.start) * fraction
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        when = None if offset is None else self.time_at(offset.x)
+        if when is not None:
+            self.post_message(self.Clicked(when))
 
     @property
     def cursor_column(self) -> int | None:
