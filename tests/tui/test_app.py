@@ -146,3 +146,14 @@ async def test_follow_adds_new_events_without_moving_the_cursor(make_app, tmp_pa
         await pilot.press("G")
         await wait_until(pilot, lambda: app.timeline.position == 250, "the last event")
     store.close()
+
+
+async def test_marks_diff_a_read_model_as_a_whole(bank_store, make_app):
+    app = make_app(bank_store, f"{BANK_PROJECTION}:Balances")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        await press(pilot, "colon", *"797", "enter", "m", "colon", *"798", "enter", "M", "d")
+        rows = app.screen.query_one("#result-table")
+        cells = [[str(c) for c in rows.get_row_at(i)] for i in range(rows.row_count)]
+        assert ["accounts.account-7", "change", "278", "-132"] in cells
+        assert any(r[:2] == ["total", "change"] for r in cells)

@@ -117,7 +117,8 @@ class DebuggerActions(_Base):
     @work(thread=True, group="continue", exclusive=True, exit_on_error=False)
     def _find_hit(self, position: int, forward: bool, purpose: str) -> None:
         cur = self.store.cursor()
-        stream = self.scope.params[0] if self.scope.sql == "stream = ?" else None
+        scoped = self.scope.sql == "stream = ?" and not self.replay.is_read_model
+        stream = self.scope.params[0] if scoped else None
         try:
             hit = next_hit(cur, self.replay, self.session, position, forward, stream)
         except TracerError as exc:
@@ -155,15 +156,17 @@ class DebuggerActions(_Base):
             self.notify("set marks A (m) and B (M) first", timeout=3)
             return
         a, b = sorted((marks["A"], marks["B"]))
-        stream = None if every else self.cursor_stream()
-        if not every and stream is None:
-            return
-        self._diff(stream, a, b)
+        if every:
+            self._diff(None, a, b, every=True)
+        elif self.replay.is_read_model:
+            self._diff(None, a, b)  # the read model's whole state
+        elif (stream := self.cursor_stream()) is not None:
+            self._diff(stream, a, b)
 
     @work(thread=True, group="diff", exclusive=True, exit_on_error=False)
-    def _diff(self, stream: str | None, a: int, b: int) -> None:
+    def _diff(self, stream: str | None, a: int, b: int, every: bool = False) -> None:
         try:
-            if stream is None:
+            if every:
                 frame = self.replay.diff_all(a, b)
                 rows = [
                     (
@@ -181,7 +184,7 @@ class DebuggerActions(_Base):
                     for c in diff.changes
                 ]
                 result = (["path", "op", f"at #{a}", f"at #{b}"], rows)
-                title = f"{stream}: #{a} → #{b}"
+                title = f"{stream or 'read model'}: #{a} → #{b}"
         except TracerError as exc:
             self.post_message(msg.Failed("diff", str(exc)))
             return
