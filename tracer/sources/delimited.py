@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from tracer.errors import SourceError
@@ -57,13 +58,10 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         # Blank lines or quoted values spanning lines: find where each record starts.
         bad = _renumber_csv(con, table, path, good, bad)
     elif bad:
-        # One line per record: DuckDB's line numbers are the file's; rows after a rejected
-        # line move down by one.
-        gaps = ", ".join(f"({line - 1 - i})" for i, (line, _, _) in enumerate(bad))
-        con.execute(
-            f"""UPDATE "{table}" SET {ROW} = {ROW} + (SELECT count(*) FROM (VALUES {gaps}) g(k)
-                WHERE g.k <= "{table}".{ROW} - 1)"""
-        )
+        # One line per record: DuckDB's line numbers are the file's; the good rows are on
+        # the other lines, in order.
+        rejected = np.fromiter((line for line, _, _ in bad), np.int64, len(bad))
+        _set_lines(con, table, np.setdiff1d(np.arange(2, records + 2), rejected))
     rejections = [
         Rejection(int(line), cut(text or ""), f"malformed CSV row: {msg}")
         for line, text, msg in bad
@@ -128,7 +126,13 @@ def _renumber_csv(
     lines = [start for number, start in starts.items() if number > 1 and number not in rejected]
     if len(lines) != good or not rejected <= starts.keys():
         return bad  # the scan disagrees with DuckDB's parser: keep record numbers
-    mapping = pa.table({"_i": pa.array(range(2, good + 2), pa.int64()), "_line": lines})
+    _set_lines(con, table, np.array(lines, np.int64))
+    return [(starts[line], text, msg) for line, text, msg in bad]
+
+
+def _set_lines(con: duckdb.DuckDBPyConnection, table: str, lines: np.ndarray) -> None:
+    """Number the staged rows (``_row`` 2, 3, ... in file order) with ``lines``, in bulk."""
+    mapping = pa.table({"_i": pa.array(np.arange(2, len(lines) + 2)), "_line": pa.array(lines)})
     view = f"{table}_lines"
     settle(con)
     con.register(view, mapping)
@@ -138,7 +142,6 @@ def _renumber_csv(
         )
     finally:
         con.unregister(view)
-    return [(starts[line], text, msg) for line, text, msg in bad]
 
 
 def _csv_record_starts(path: Path, quote: bytes = b'"') -> dict[int, int]:
