@@ -113,14 +113,18 @@ class TimeStrip(Widget):
 
 
 def _spread(left: str, middle: str, right: str, width: int, at: int | None) -> str:
-    """``left`` and ``right`` at the edges, ``middle`` starting under column ``at``."""
+    """``left`` and ``right`` at the edges, ``middle`` starting under column ``at``; an edge
+    label that the middle one would overlap is left out."""
     line = [" "] * width
-    for i, ch in enumerate(left[:width]):
-        line[i] = ch
-    for i, ch in enumerate(right[-width:]):
-        line[width - len(right[-width:]) + i] = ch
+    span = range(0)
     if middle and at is not None:
         start = min(max(at, 0), max(width - len(middle), 0))
-        for i, ch in enumerate(middle[: width - start]):
-            line[start + i] = ch
+        span = range(start, min(start + len(middle), width))
+        for i, ch in zip(span, middle, strict=False):
+            line[i] = ch
+    if len(left) < width and not any(i in span for i in range(len(left) + 1)):
+        line[: len(left)] = left
+    first = width - len(right)
+    if first > 0 and not any(i in span for i in range(first - 1, width)):
+        line[first:] = right
     return "".join(line)
