@@ -187,6 +187,9 @@ def test_format_option_overrides_the_suffix(tmp_path: Path) -> None:
     path.write_text(JSONL)
     store = tracer.open()
     assert store.load(path, format="jsonl").loaded == 3
+    tsv = tmp_path / "events.txt"
+    tsv.write_text(_csv("\t"))
+    assert tracer.open().load(tsv, format="tsv").loaded == 3
 
 
 def test_several_files_a_glob_and_a_directory(tmp_path: Path) -> None:

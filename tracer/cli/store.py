@@ -32,7 +32,9 @@ def load(
     ),
     db: str | None = DbOption,
     table: str | None = typer.Option(None, "--table", help="Table to read from a database."),
-    format: str | None = typer.Option(None, "--format", help="jsonl, json, csv, parquet, sqlite."),
+    format: str | None = typer.Option(
+        None, "--format", help="jsonl, json, csv, tsv, parquet, sqlite."
+    ),
     map: list[str] = typer.Option([], "--map", help="FIELD=SPEC: column, col.json.path or SQL."),
     strict: bool = typer.Option(
         False, "--strict", help="Fail, loading nothing, if any row is rejected."

@@ -29,6 +29,7 @@ FORMATS = {
     "ndjson": "files",
     "json": "files",
     "csv": "files",
+    "tsv": "files",
     "parquet": "files",
     "sqlite": "sqlite",
     "postgres": "postgres",

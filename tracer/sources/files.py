@@ -50,8 +50,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
     staged = []
     for path in expand(spec):
         fmt = options.get("format") or format_of(path)
-        if fmt == "ndjson":
-            fmt = "jsonl"
+        fmt = {"ndjson": "jsonl", "tsv": "csv"}.get(fmt, fmt)
         shape = _json_shape(path) if fmt == "json" else None
         if fmt == "jsonl" or shape == "lines":
             staged.append(_stage_jsonl(con, path))
@@ -93,7 +92,7 @@ def format_of(path: Path) -> str:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in SUFFIX_FORMATS:
         return SUFFIX_FORMATS[suffixes[-1]]
-    raise SourceError(f"unknown format for {path} (use --format jsonl|json|csv|parquet|sqlite)")
+    raise SourceError(f"unknown format for {path} (use --format jsonl|json|csv|tsv|parquet|sqlite)")
 
 
 def _known(path: Path) -> bool:
