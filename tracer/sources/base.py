@@ -115,20 +115,22 @@ def stage_arrow(
 def _widen(
     con: duckdb.DuckDBPyConnection, table: str, kinds: dict[str, pa.DataType], schema: pa.Schema
 ) -> None:
-    """A later batch whose column has another type (a SQLite column holding numbers, then
-    text) widens the staged column: integers to DOUBLE for floats, anything else to VARCHAR."""
+    """A later batch whose values the staged column cannot hold (a SQLite column holding
+    numbers, then text) widens the column: text makes it VARCHAR, floats make integers DOUBLE.
+    Any other difference (int32 then int64, ...) is left to the insert's implicit cast."""
     for field_ in schema:
         before = kinds.get(field_.name)
-        if before is None or before == field_.type or pa.types.is_null(field_.type):
+        if before is None or before == field_.type:
             continue
-        numeric = pa.types.is_integer(before) and pa.types.is_floating(field_.type)
-        if pa.types.is_null(before) or (
-            pa.types.is_floating(before) and pa.types.is_integer(field_.type)
-        ):
-            continue  # an all-NULL first batch, or integers into a DOUBLE column: fine as it is
-        wider = "DOUBLE" if numeric else "VARCHAR"
+        text = pa.types.is_string(field_.type) or pa.types.is_large_string(field_.type)
+        if text and not (pa.types.is_string(before) or pa.types.is_large_string(before)):
+            wider, kind = "VARCHAR", pa.string()
+        elif pa.types.is_integer(before) and pa.types.is_floating(field_.type):
+            wider, kind = "DOUBLE", pa.float64()
+        else:
+            continue
         con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{field_.name}" TYPE {wider}')
-        kinds[field_.name] = pa.float64() if numeric else pa.string()
+        kinds[field_.name] = kind
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:
