@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,7 @@ async def measure(path: Path, steps: int, seed: int) -> dict[str, Any]:
     from tracer.tui.messages import DetailShown
     from tracer.tui.timeline import Timeline
 
+    started = time.perf_counter()  # opening the store and the replay engine count too
     store = tracer.open(path)
     shown: dict[int, float] = {}
     first_rows: list[float] = []
@@ -84,7 +86,6 @@ async def measure(path: Path, steps: int, seed: int) -> dict[str, Any]:
             await asyncio.wait_for(arrived.wait(), timeout=30)
         return shown[position]
 
-    started = time.perf_counter()
     app = TracerApp(store, replay=Replay(store), name=path.name)
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         first_detail = await detail_for(1)
@@ -112,6 +113,13 @@ async def measure(path: Path, steps: int, seed: int) -> dict[str, Any]:
         "step_p95": times[int(len(times) * 0.95) - 1],
         "steps": len(times),
     }
+
+
+def import_seconds() -> float:
+    """Importing the UI (Textual and tracer) in a fresh interpreter, as ``tracer tui`` does."""
+    code = "import time; t = time.perf_counter(); import tracer.tui; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, key, scale, target in rows:
         cells = "".join(f"{r[key] * scale:>10.3g}" for r in results.values())
         print(f"{label:40}{cells}{results['1M'][key] / s[key]:>8.2f}  {target}")
+    print(f"{'import tracer.tui, fresh process (s)':40}{import_seconds():>10.3g}")
     return 0
 
 
