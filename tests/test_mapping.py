@@ -88,6 +88,47 @@ def test_correlation_and_causation_columns(tmp_path: Path, alias: str) -> None:
     assert (one(store, "correlation_id"), one(store, "causation_id")) == ("c-1", "k-1")
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        # EventStoreDB's JSON of a resolved event
+        {
+            "eventId": "e-1",
+            "eventStreamId": "order-1",
+            "eventNumber": 0,
+            "eventType": "Placed",
+            "created": "2026-01-01T00:00:00Z",
+            "data": {"n": 1},
+            "metadata": {"correlationId": "c"},
+        },
+        # Axon's domain event entry
+        {
+            "eventIdentifier": "e-1",
+            "aggregateIdentifier": "order-1",
+            "sequenceNumber": 0,
+            "payloadType": "Placed",
+            "timeStamp": "2026-01-01T00:00:00Z",
+            "payload": {"n": 1},
+            "metaData": {"correlationId": "c"},
+        },
+    ],
+)
+def test_event_store_exports(tmp_path: Path, record: dict[str, Any]) -> None:
+    store = tracer.open()
+    report = store.load(write_jsonl(tmp_path / "a.jsonl", [record]))
+    assert report.loaded == 1, report.sources[0].mapping
+    event = store.event(1)
+    assert event is not None
+    assert (event["event_id"], event["stream"], event["version"], event["type"]) == (
+        "e-1",
+        "order-1",
+        0,
+        "Placed",
+    )
+    assert (event["data"], event["correlation_id"]) == ({"n": 1}, "c")
+    assert event["time"].isoformat() == "2026-01-01T00:00:00+00:00"
+
+
 def test_aliases_in_csv_are_case_insensitive(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("StreamId,EventType,OccurredAt,Amount\norder-1,Placed,2026-01-01T00:00:00Z,3\n")

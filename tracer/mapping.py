@@ -17,7 +17,15 @@ from tracer.errors import MappingError
 #: Canonical fields a mapping can set, with the source names recognised for each, in preference.
 ALIASES: dict[str, tuple[str, ...]] = {
     "position": ("position", "global_position", "seq_id", "notification_id", "commit_position"),
-    "event_id": ("event_id", "eventId", "id", "message_id", "messageId", "uuid"),
+    "event_id": (
+        "event_id",
+        "eventId",
+        "id",
+        "message_id",
+        "messageId",
+        "uuid",
+        "eventIdentifier",  # Axon
+    ),
     "stream": (
         "stream",
         "streamId",
@@ -27,6 +35,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "aggregate_id",
         "aggregateId",
         "originator_id",
+        "eventStreamId",  # EventStoreDB
+        "aggregateIdentifier",  # Axon
     ),
     "category": ("category",),
     "version": (
@@ -40,8 +50,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "eventNumber",
         "sequence",
         "originator_version",
+        "sequenceNumber",  # Axon
+        "sequence_number",
     ),
-    "type": ("type", "event_type", "eventType", "message_type", "messageType", "topic"),
+    "type": (
+        "type",
+        "event_type",
+        "eventType",
+        "message_type",
+        "messageType",
+        "topic",
+        "payloadType",  # Axon
+        "payload_type",
+    ),
     "time": (
         "time",
         "timestamp",

@@ -42,7 +42,7 @@ SUFFIX_FORMATS = {
 }
 SAMPLE_ROWS = 10_000
 LINE_BATCH = 50_000
-ENVELOPE_JSON = set(ALIASES["data"]) | set(ALIASES["meta"])
+ENVELOPE_JSON = {n.lower() for n in (*ALIASES["data"], *ALIASES["meta"])}  # payload, metadata
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
@@ -246,7 +246,7 @@ def _staged_json(
 
 def _is_flat(columns: Columns) -> bool:
     """Records without a payload or metadata key: the record itself is the payload."""
-    return not any(c in ENVELOPE_JSON for c in columns)
+    return not any(c.lower() in ENVELOPE_JSON for c in columns)
 
 
 def _late_keys(columns: Columns) -> Columns:
@@ -255,7 +255,7 @@ def _late_keys(columns: Columns) -> Columns:
     late: Columns = {}
     for names in ALIASES.values():
         if not any(n.lower() in present for n in names):
-            late.update({n: "JSON" if n in ENVELOPE_JSON else "VARCHAR" for n in names})
+            late.update({n: "JSON" if n.lower() in ENVELOPE_JSON else "VARCHAR" for n in names})
     return late
 
 
@@ -281,7 +281,7 @@ def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, st
         for key, value in record.items():
             if spelled.setdefault(key.lower(), key) != key:
                 continue
-            if isinstance(value, dict | list) or key in ENVELOPE_JSON:
+            if isinstance(value, dict | list) or key.lower() in ENVELOPE_JSON:
                 kinds[key] = "JSON"
             else:
                 kinds.setdefault(key, "VARCHAR")
