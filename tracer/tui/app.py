@@ -39,6 +39,15 @@ from tracer.tui.timeline import Timeline
 
 NARROW = 110  # below this width the streams panel starts hidden
 FOLLOW_INTERVAL = 0.5  # seconds between two rounds of --follow
+#: worker groups that may take a while, and what the status line says while they run
+SLOW_GROUPS = {
+    "continue": "finding the next hit",
+    "search": "searching",
+    "view": "filtering",
+    "diff": "diffing",
+    "whatif": "replaying without the skipped events",
+    "blame": "blaming",
+}
 
 
 class TracerApp(NavigationActions, DebuggerActions, App[None]):
@@ -74,6 +83,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         self.total_events = 0
         self.ready = False  # the first view is on screen
         self.followed = 0  # events loaded by --follow since the start
+        self.running: dict[str, int] = {}  # slow worker groups -> how many run
         self._detail_busy = False
         self._detail_next: int | None = None
         self._stop = threading.Event()
@@ -288,8 +298,15 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         self.post_message(msg.DetailShown(detail.position))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Unexpected worker errors land here, in one place; the app keeps running."""
+        """Long queries show in the status line while they run; unexpected worker errors land
+        here, in one place, and the app keeps running."""
         worker = event.worker
+        if worker.group in SLOW_GROUPS:
+            if event.state == WorkerState.RUNNING:
+                self.running[worker.group] = self.running.get(worker.group, 0) + 1
+            elif event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+                self.running[worker.group] = max(self.running.get(worker.group, 1) - 1, 0)
+            self.update_status()
         if event.state != WorkerState.ERROR:
             return
         error = worker.error
@@ -354,6 +371,9 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         if self.matches is not None and len(self.matches):
             parts.append(f"/{_escape(self.search.label)} ({len(self.matches):,})")
         parts.extend(self.debugger_status())
+        busy = [SLOW_GROUPS[group] for group, n in self.running.items() if n]
+        if busy:
+            parts.append("[i]" + ", ".join(busy) + "…[/]")
         if self.follow:
             parts.append(f"following (+{self.followed:,})" if self.followed else "following")
         self.query_one("#status", Static).update(" · ".join(parts))
