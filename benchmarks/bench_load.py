@@ -54,7 +54,7 @@ def run(kind: str, path: Path) -> dict[str, float]:
             capture_output=True,
             text=True,
         )
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -8,9 +8,9 @@ with the loader's usual accounting, and then waits ``interval`` seconds:
   round reads only what arrived since;
 - a file is loaded again when lines were appended to it and it ends with a complete line (a line
   still being written waits for the next round). For JSON Lines the load is told where the new lines are:
-  ``start_line`` (complete lines already loaded, to skip) and ``end_offset`` (the byte just after
-  the last complete line); a files source that reads only that range makes each round cost only
-  the new lines. Lines loaded again are duplicates, never inserted twice.
+  ``start_line`` and ``start_offset`` (complete lines and bytes already loaded) and ``end_offset``
+  (the byte just after the last complete line), and the files source reads only that range, so a
+  round costs only the new lines. Lines loaded again would be duplicates, never inserted twice.
 """
 
 from __future__ import annotations
@@ -171,4 +171,9 @@ def _grown(path: Path, state: _FileState) -> tuple[dict[str, int], int] | None:
         state.offset = info.st_size
         return {}, 0
     lines = state.lines + added.count(b"\n", 0, last + 1)
-    return {"start_line": state.lines, "end_offset": state.offset + last + 1}, lines
+    window = {
+        "start_line": state.lines,
+        "start_offset": state.offset,
+        "end_offset": state.offset + last + 1,
+    }
+    return window, lines

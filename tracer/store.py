@@ -25,7 +25,7 @@ DEFAULT_DB = "tracer.duckdb"
 
 _PATH_CONDITION = re.compile(
     r"^\s*(?P<col>data|meta)(?P<path>(?:\.[A-Za-z_][\w-]*|\[\d+\])+)\s*"
-    r"(?P<op>==|=|!=|<=|>=|<|>|~)\s*(?P<value>.+?)\s*$"
+    r"(?P<op>==|=|!=|<=|>=|<|>|~)\s*(?P<value>\"[^\"]*\"|'[^']*'|[^\s'\"]+)\s*$"
 )
 
 

@@ -33,7 +33,7 @@ def load(
     db: str | None = DbOption,
     table: str | None = typer.Option(None, "--table", help="Table to read from a database."),
     format: str | None = typer.Option(
-        None, "--format", help="jsonl, json, csv, tsv, parquet, sqlite."
+        None, "--format", help="jsonl, json, csv, tsv, parquet, sqlite, postgres, nats, protobuf."
     ),
     map: list[str] = typer.Option([], "--map", help="FIELD=SPEC: column, col.json.path or SQL."),
     strict: bool = typer.Option(
@@ -50,6 +50,13 @@ def load(
     proto_message: str | None = typer.Option(
         None, "--proto-message", help="Envelope message name."
     ),
+    type_map: list[str] = typer.Option(
+        [], "--type-map", help="TYPE=pkg.Message: protobuf message of a payload type (repeatable)."
+    ),
+    subject_pattern: str | None = typer.Option(
+        None, "--subject-pattern", help="How subjects name streams, e.g. events.{category}.{id}."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Rows or messages per read."),
     follow: bool = typer.Option(False, "--follow", help="Keep loading new events as they arrive."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json: bool = JsonOption,
@@ -67,13 +74,17 @@ def load(
         "since": since,
         "proto": proto,
         "proto_message": proto_message,
+        "type_map": type_map or None,
+        "subject_pattern": subject_pattern,
+        "batch_size": batch_size,
     }
     store = open_store(db or default_db_path())
     with store:
+        if follow:  # the first round loads what is there, later rounds what arrives
+            _follow(store, sources, options, json=json)
+            return
         report = _load_with_progress(store, sources, options, quiet=quiet or json)
         _show_report(store, report, json=json)
-        if follow:
-            _follow(store, sources, options, json=json)
     if report.rejected and strict:
         raise typer.Exit(1)
 
@@ -154,9 +165,15 @@ def _follow(store: Store, sources: list[str], options: dict[str, Any], *, json: 
 
     stop = threading.Event()
 
+    rounds = 0
+
     def on_report(report: Any) -> None:
+        nonlocal rounds
+        rounds += 1
         if json:
             print_json(report.to_dict())
+        elif rounds == 1:
+            _show_report(store, report, json=False)
         elif report.loaded or report.rejected:
             console.print(
                 f"+{report.loaded:,} loaded, {report.rejected:,} rejected "

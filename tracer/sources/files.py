@@ -52,7 +52,9 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         fmt = options.get("format") or format_of(path)
         fmt = {"ndjson": "jsonl", "tsv": "csv"}.get(fmt, fmt)
         shape = _json_shape(path) if fmt == "json" else None
-        if fmt == "jsonl" or shape == "lines":
+        if fmt == "jsonl" and "end_offset" in options and compression_of(path) is None:
+            staged.append(_stage_tail(con, path, options))
+        elif fmt == "jsonl" or shape == "lines":
             staged.append(_stage_jsonl(con, path))
         elif fmt == "json":
             staged.append(_stage_json_array(con, path, shape=shape or "array"))
@@ -138,6 +140,23 @@ def _stage_jsonl(
     )
 
 
+def _stage_tail(con: duckdb.DuckDBPyConnection, path: Path, window: dict[str, Any]) -> Staged:
+    """Only the lines a follower has not loaded yet (bytes ``start_offset``..``end_offset``),
+    numbered from ``start_line + 1`` so every event keeps its line in the whole file."""
+    reader = f"read_json_objects({sql_string(str(path))}, format='newline_delimited', ignore_errors=true)"
+    columns = _sample_columns(con, reader)
+
+    def lines() -> Iterator[pa.RecordBatch]:
+        return _line_batches(
+            path,
+            first=int(window.get("start_line", 0)) + 1,
+            start=int(window.get("start_offset", 0)),
+            end=int(window["end_offset"]),
+        )
+
+    return _stage_lines(con, stage_name("tail"), path, "jsonl", columns, _late_keys(columns), lines)
+
+
 def _stage_json_array(
     con: duckdb.DuckDBPyConnection, path: Path, known: Columns | None = None, shape: str = "array"
 ) -> Staged:
@@ -178,11 +197,15 @@ def _stage_lines(
     fmt: str,
     columns: Columns,
     late: Columns,
+    batches: Callable[[], Iterator[pa.RecordBatch]] | None = None,
 ) -> Staged:
     """Exact path: read lines in Python (true line numbers), parse them in DuckDB in batches."""
     lines_table = f"{table}_lines"
     stage_arrow(
-        con, lines_table, _line_batches(path), pa.schema([(ROW, pa.int64()), ("line", pa.string())])
+        con,
+        lines_table,
+        _line_batches(path) if batches is None else batches(),
+        pa.schema([(ROW, pa.int64()), ("line", pa.string())]),
     )
     select = _transform_select("json", columns | late, _is_flat(columns))
     con.execute(
@@ -201,7 +224,7 @@ def _stage_lines(
         late,
         rows=rows,
         widen=lambda found: _stage_lines(
-            con, stage_name(fmt), path, fmt, columns | _pick(late, found), {}
+            con, stage_name(fmt), path, fmt, columns | _pick(late, found), {}, batches
         ),
     )
     staged.is_view = False
@@ -301,11 +324,15 @@ def _transform_select(json_col: str, columns: dict[str, str], flat: bool) -> str
     return ", ".join(parts)
 
 
-def _line_batches(path: Path) -> Iterator[pa.RecordBatch]:
+def _line_batches(
+    path: Path, *, first: int = 1, start: int = 0, end: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Lines as Arrow batches of (number, text); ``start``/``end`` bound a plain file's bytes."""
     rows: list[int] = []
     lines: list[str] = []
+    source = iter_lines(path) if start == 0 and end is None else _byte_range_lines(path, start, end)
     try:
-        for number, line in enumerate(iter_lines(path), start=1):
+        for number, line in enumerate(source, start=first):
             if number == 1:
                 line = line.removeprefix(BOM)
             rows.append(number)
@@ -321,6 +348,13 @@ def _line_batches(path: Path) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_arrays(
             [pa.array(rows, pa.int64()), pa.array(lines, pa.string())], names=[ROW, "line"]
         )
+
+
+def _byte_range_lines(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(-1 if end is None else end - start)
+    yield from data.splitlines(keepends=True)
 
 
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
