@@ -51,7 +51,7 @@ def candidates(
         extra += ", s.rowid AS _rid"
     if st.late:
         extra += f", ({' OR '.join(f's.{quote(c)} IS NOT NULL' for c in sorted(st.late))}) AS _late"
-    corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields)
+    corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields, _meta_keys(con, st, fields))
     category_in, category_out = _category(fields)
     con.execute(
         f"""CREATE TEMP TABLE _cand_t AS
@@ -195,7 +195,24 @@ def _category(fields: dict[str, Resolved]) -> tuple[str, str]:
     return "NULL", derived
 
 
-def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str, str, str]:
+def _meta_keys(con: duckdb.DuckDBPyConnection, st: Staged, fields: dict[str, Resolved]) -> set[str]:
+    """Which of the usual correlation/causation keys the first rows' ``meta`` use.
+
+    Extracting only those keeps the bulk pass cheap; when the sample has none of them, every
+    usual key is looked for.
+    """
+    wanted = {k for names in META_KEYS.values() for k in names}
+    if "meta" not in fields:
+        return wanted
+    rows = con.execute(
+        f"""SELECT DISTINCT unnest(TRY(json_keys(m))) FROM (
+                SELECT TRY(json({fields["meta"].sql})) AS m FROM "{st.table}" s LIMIT 2000)"""
+    ).fetchall()
+    found = wanted & {key for (key,) in rows}
+    return found or wanted
+
+
+def _linked_ids(fields: dict[str, Resolved], present: set[str]) -> tuple[str, str, str, str, str]:
     """Correlation and causation ids: their own columns, else the usual keys inside ``meta``.
 
     Returns inner SQL for (correlation, causation, meta links) and outer SQL for both ids.
@@ -206,14 +223,13 @@ def _linked_ids(fields: dict[str, Resolved]) -> tuple[str, str, str, str, str]:
     }
     if "meta" not in fields:
         return inner["correlation_id"], inner["causation_id"], "NULL", "_correlation", "_causation"
-    keys = [k for name in META_KEYS for k in META_KEYS[name]]
+    keys = [k for name in META_KEYS for k in META_KEYS[name] if k in present]
     paths = ", ".join(sql_string("$." + _json_key(k)) for k in keys)
-    links = f"TRY(json_extract_string(meta, [{paths}]))"
-    outer, start = {}, 1
+    links = f"TRY(json_extract_string(meta, [{paths}]))" if keys else "NULL"
+    outer = {}
     for name, names in META_KEYS.items():
-        items = ", ".join(f"_links[{i}]" for i in range(start, start + len(names)))
-        outer[name] = f"coalesce(_{name.removesuffix('_id')}, {items})"
-        start += len(names)
+        items = [f"_links[{keys.index(k) + 1}]" for k in names if k in keys]
+        outer[name] = f"coalesce(_{name.removesuffix('_id')}, {', '.join(items) or 'NULL'})"
     return (
         inner["correlation_id"],
         inner["causation_id"],
