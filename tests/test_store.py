@@ -188,3 +188,25 @@ def test_file_store_persists(tmp_path: Path) -> None:
         assert store.count() == 1 and store.max_position() == 1
     with pytest.raises(TracerError, match="no store at"):
         tracer.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_a_large_log_gets_a_stream_index_on_first_need_and_a_small_one_does_not(
+    tmp_path, monkeypatch
+):
+    import tracer.store as store_module
+    from tracer.synthetic import fill_store
+
+    path = tmp_path / "big.duckdb"
+    store = tracer.open(path)
+    fill_store(store, 2_000, 50)
+    assert store.ensure_stream_index() is False  # below the threshold: scans are fast enough
+    monkeypatch.setattr(store_module, "STREAM_INDEX_MIN_EVENTS", 1_000)
+    assert store.ensure_stream_index() is True
+    indexes = store.sql("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'events'")
+    assert list(indexes["index_name"]) == ["events_stream"]
+    before = store.events("account-7")
+    store.close()
+
+    reopened = tracer.open(path, read_only=True)
+    assert reopened.ensure_stream_index() is True
+    assert reopened.events("account-7").equals(before)

@@ -22,6 +22,8 @@ from tracer.errors import TracerError
 from tracer.schema import EVENT_COLUMNS, ensure_schema
 
 DEFAULT_DB = "tracer.duckdb"
+#: From this many events on, one-stream reads go through an index on ``events.stream``.
+STREAM_INDEX_MIN_EVENTS = 100_000
 
 _PATH_CONDITION = re.compile(
     r"^\s*(?P<col>data|meta)(?P<path>(?:\.[A-Za-z_][\w-]*|\[\d+\])+)\s*"
@@ -46,6 +48,7 @@ class Store:
             raise TracerError(f"cannot open store {target}: {_first_line(exc)}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
         self.lock = threading.RLock()
+        self.read_only = read_only
         if not read_only:
             ensure_schema(self.con)
 
@@ -105,6 +108,23 @@ class Store:
         """Run any SQL against the store and return a DataFrame."""
         with self.lock:
             return self.con.execute(query, params or []).df()
+
+    def ensure_stream_index(self) -> bool:
+        """Whether ``events.stream`` is indexed; creates the index on a large enough log.
+
+        A one-stream read (the state of ``account-42``) then costs a lookup instead of a scan of
+        the whole log. Small logs scan fast enough, and a read-only store is left as it is.
+        """
+        with self.lock:
+            rows = self.con.execute(
+                "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'events'"
+            ).fetchall()
+            if any(str(r[0]).strip("[]'\" ") == "stream" for r in rows):
+                return True
+            if self.read_only or self.count() < STREAM_INDEX_MIN_EVENTS:
+                return False
+            self.con.execute("CREATE INDEX IF NOT EXISTS events_stream ON events (stream)")
+            return True
 
     def count(self) -> int:
         with self.lock:

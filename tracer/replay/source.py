@@ -65,10 +65,7 @@ class EventSource:
     def has_stream_index(self) -> bool:
         """Whether ``events.stream`` has an ART index (a one-stream read then costs a lookup)."""
         if self._stream_index is None:
-            rows = self.con.execute(
-                "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'events'"
-            ).fetchall()
-            self._stream_index = any(str(r[0]).strip("[]'\" ") == "stream" for r in rows)
+            self._stream_index = self.store.ensure_stream_index()
         return self._stream_index
 
     def stream_exists(self, stream: str) -> bool:
