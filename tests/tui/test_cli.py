@@ -34,3 +34,25 @@ def test_help_lists_the_options(capsys):
     out = capsys.readouterr().out
     for option in ("--db", "--projection", "--follow", "--theme"):
         assert option in out
+
+
+def test_tui_loads_a_source_with_the_mapping_options_of_load(tmp_path, monkeypatch):
+    """``tracer tui shop.csv --map ...`` maps columns exactly as ``tracer load`` does."""
+    import tracer
+    from tracer.cli import main
+    from tracer.tui import TracerApp
+
+    seen = {}
+
+    def run(app, *args, **kwargs):
+        app.store.load(*app.sources, **app.load_options)
+        seen["streams"] = app.store.count_events("order-1001")
+
+    monkeypatch.setattr(TracerApp, "run", run)
+    db = tmp_path / "shop.duckdb"
+    shop = str(BANK.parent / "shop.csv")
+    code = main(["tui", shop, "--db", str(db), "--map", "stream=order_id", "--map", "version=seq"])
+    assert code == 0
+    assert seen["streams"] > 0
+    with tracer.open(db) as store:
+        assert store.count_events("order-1001") == seen["streams"]

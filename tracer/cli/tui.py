@@ -23,6 +23,10 @@ def tui(
         False, "--follow", help="Keep loading new events from the sources while the UI is open."
     ),
     theme: str | None = typer.Option(None, "--theme", help="A Textual theme, e.g. nord, gruvbox."),
+    map: list[str] = typer.Option([], "--map", help="FIELD=SPEC for loading, as in tracer load."),
+    format: str | None = typer.Option(None, "--format", help="Source format, as in tracer load."),
+    table: str | None = typer.Option(None, "--table", help="Database table, as in tracer load."),
+    tz: str | None = typer.Option(None, "--tz", help="Time zone of times without an offset."),
 ) -> None:
     """Step through events like a debugger: state, changes, search, breakpoints, what-if."""
     from tracer.replay import Replay
@@ -35,7 +39,10 @@ def tui(
     store = (open_store(db) if db else open_store(None)) if sources else open_db(db)
     try:
         replay = Replay(store, projection)
-        tui_app = TracerApp(store, replay=replay, sources=sources, follow=follow)
+        options = {"mapping": map, "format": format, "table": table, "tz": tz}
+        tui_app = TracerApp(
+            store, replay=replay, sources=sources, follow=follow, load_options=options
+        )
         if theme is not None:
             if theme not in tui_app.available_themes:
                 names = ", ".join(sorted(tui_app.available_themes))

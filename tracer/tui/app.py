@@ -65,11 +65,13 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         sources: Iterable[str] = (),
         follow: bool = False,
         name: str | None = None,
+        load_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.replay = replay
         self.sources = list(sources)
+        self.load_options = {k: v for k, v in (load_options or {}).items() if v}
         self.follow = follow
         self.source_name = name or (", ".join(self.sources) or store.path or "memory")
         self.session = Session()
@@ -144,7 +146,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
             self.post_message(msg.LoadProgress(stage, done, total))
 
         try:
-            self.store.load(*self.sources, progress=progress)
+            self.store.load(*self.sources, progress=progress, **self.load_options)
         except TracerError as exc:
             self.post_message(msg.Failed("load", str(exc)))
             return
@@ -392,6 +394,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         follow(
             self.store,
             self.sources,
+            options=self.load_options,
             interval=FOLLOW_INTERVAL,
             stop=self._stop,
             on_report=report,
