@@ -4,6 +4,8 @@ slider that scrubs through a stream's events."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,16 @@ def test_time_slider_picks_a_numeric_field_and_works_on_read_models(store):
     assert rows(slider.state.value)["accounts.account-7"] == "change"
     with pytest.raises(tracer.TracerError):
         tn.TimeSlider(Replay(store, ACCOUNT), "account-999")
+
+
+def test_the_html_views_need_neither_plotly_nor_ipywidgets():
+    code = (
+        "import sys, tracer.notebook.html\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('plotly', 'ipywidgets', 'IPython')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+    assert all(callable(getattr(tn, name)) for name in tn.__all__)

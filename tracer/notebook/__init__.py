@@ -11,41 +11,44 @@
     tn.field_history(replay, ["account-7"], "balance")
     tn.TimeSlider(replay, "account-7", "balance")
 
-Needs the ``notebook`` extra (plotly, ipywidgets). The core of tracer never imports this package.
+Figures need plotly and the slider ipywidgets (the ``notebook`` extra). Names are imported on
+first use, so :mod:`tracer.notebook.html` (the HTML views) works without either. The core of
+tracer never imports this package.
 """
 
 from __future__ import annotations
 
-from tracer.notebook.figures import correlation_graph, event_rate, timeline
-from tracer.notebook.html import (
-    HTML,
-    diff_html,
-    match_html,
-    show_state,
-    state_html,
-    whatif_html,
-)
-from tracer.notebook.slider import TimeSlider
-from tracer.notebook.state_figures import (
-    diff_bars,
-    distribution,
-    field_history,
-    whatif_comparison,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "HTML",
-    "TimeSlider",
-    "correlation_graph",
-    "diff_bars",
-    "diff_html",
-    "distribution",
-    "event_rate",
-    "field_history",
-    "match_html",
-    "show_state",
-    "state_html",
-    "timeline",
-    "whatif_comparison",
-    "whatif_html",
-]
+_EXPORTS = {
+    "timeline": "figures",
+    "event_rate": "figures",
+    "correlation_graph": "figures",
+    "field_history": "state_figures",
+    "diff_bars": "state_figures",
+    "distribution": "state_figures",
+    "whatif_comparison": "state_figures",
+    "HTML": "html",
+    "state_html": "html",
+    "diff_html": "html",
+    "match_html": "html",
+    "whatif_html": "html",
+    "show_state": "html",
+    "TimeSlider": "slider",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracer.notebook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tracer.notebook.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
