@@ -151,6 +151,8 @@ def test_event_rate_names_the_top_types_and_sums_the_rest(store):
     assert min(counts[named[:2]]) >= counts.drop(named[:2]).max()
     assert sum(fig.data[2].y) == counts.drop(named[:2]).sum()
     assert fig.layout.yaxis.title.text == "events per 1 hour"
+    with pytest.raises(TracerError, match="bad bucket width"):
+        tn.event_rate(store, every="1 hour'; DROP TABLE events; --")
 
 
 def test_event_rate_of_a_large_log_stays_within_its_bucket_budget(big):

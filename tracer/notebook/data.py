@@ -8,6 +8,7 @@ figures receive at most a few thousand rows however large the log. (Values of st
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -200,7 +201,9 @@ def rate_data(
             return pd.DataFrame(columns=["bucket", "group", "count"]), "day"
         every, label = pick_bucket((hi - lo).total_seconds(), max_buckets)
     else:
-        label = every
+        if not re.fullmatch(r"\d+ [a-z]+", every.strip()):
+            raise TracerError(f"event rate: bad bucket width {every!r}: write e.g. '1 hour'")
+        label = every = every.strip()
     group = f"coalesce(CAST({by} AS VARCHAR), '(none)')"
     try:
         frame = _query(
