@@ -80,9 +80,14 @@ def main() -> None:
 
     base = statistics.median(r["seconds"] for r in results["duckdb"])
     ours = statistics.median(r["seconds"] for r in results["tracer"])
-    print(f"\n{args.events:,} events, {size:.0f} MB of JSON Lines, {os.cpu_count()} cores, {args.rounds} rounds\n")
+    print(
+        f"\n{args.events:,} events, {size:.0f} MB of JSON Lines, {os.cpu_count()} cores, {args.rounds} rounds\n"
+    )
     print(f"{'':32} {'median s':>9} {'events/s':>12} {'peak RSS':>10}")
-    for kind, label in (("duckdb", "duckdb read_json -> plain table"), ("tracer", "tracer load -> events")):
+    for kind, label in (
+        ("duckdb", "duckdb read_json -> plain table"),
+        ("tracer", "tracer load -> events"),
+    ):
         seconds = statistics.median(r["seconds"] for r in results[kind])
         peak = max(r["peak"] for r in results[kind]) / 2**20
         print(f"{label:32} {seconds:9.2f} {args.events / seconds:12,.0f} {peak:8.0f} MB")

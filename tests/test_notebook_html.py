@@ -14,8 +14,8 @@ pytest.importorskip("ipywidgets")
 
 import tracer
 from tracer import notebook as tn
-from tracer.notebook.html import last_change, state_table
 from tracer.replay import Change, Replay, StateResult
+from tracer.replay.html import last_change, state_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = ROOT / "sample_logs" / "bank.jsonl"
@@ -148,7 +148,7 @@ def test_time_slider_picks_a_numeric_field_and_works_on_read_models(store):
 
 def test_the_html_views_need_neither_plotly_nor_ipywidgets():
     code = (
-        "import sys, tracer.notebook.html\n"
+        "import sys, tracer.replay.html\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('plotly', 'ipywidgets', 'IPython')))"
     )

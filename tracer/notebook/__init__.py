@@ -12,7 +12,7 @@
     tn.TimeSlider(replay, "account-7", "balance")
 
 Figures need plotly and the slider ipywidgets (the ``notebook`` extra). Names are imported on
-first use, so :mod:`tracer.notebook.html` (the HTML views) works without either. The core of
+first use; the HTML views live in the core (:mod:`tracer.replay.html`) and need neither. The core of
 tracer never imports this package.
 """
 
@@ -29,12 +29,12 @@ _EXPORTS = {
     "diff_bars": "state_figures",
     "distribution": "state_figures",
     "whatif_comparison": "state_figures",
-    "HTML": "html",
-    "state_html": "html",
-    "diff_html": "html",
-    "match_html": "html",
-    "whatif_html": "html",
-    "show_state": "html",
+    "HTML": "tracer.replay.html",
+    "state_html": "tracer.replay.html",
+    "diff_html": "tracer.replay.html",
+    "match_html": "tracer.replay.html",
+    "whatif_html": "tracer.replay.html",
+    "show_state": "tracer.replay.html",
     "TimeSlider": "slider",
 }
 
@@ -45,7 +45,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tracer.notebook' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tracer.notebook.{module}"), name)
+    path = module if "." in module else f"tracer.notebook.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value
 

@@ -19,10 +19,10 @@ from IPython import get_ipython
 from IPython.display import clear_output, display
 
 from tracer.errors import TracerError
-from tracer.notebook.html import last_change, state_html
 from tracer.notebook.state_figures import field_history
 from tracer.notebook.style import when
 from tracer.replay import Replay
+from tracer.replay.html import last_change, state_html
 from tracer.replay.paths import leaves
 
 

@@ -8,12 +8,9 @@ changes in order with :func:`apply_changes` turns the old state into the new one
 from __future__ import annotations
 
 import copy
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-
-import orjson
 
 from tracer.replay.paths import Segment, join, parse_path
 
@@ -67,26 +64,9 @@ class Diff:
         return apply_changes(state, self.changes)
 
     def _repr_html_(self) -> str:
-        colours = {"add": "#1a7f37", "remove": "#cf222e", "change": "#9a6700"}
-        rows = "".join(
-            f"<tr><td><code>{html.escape(c.path or '(root)')}</code></td>"
-            f"<td style='color:{colours[c.op]}'>{c.op}</td>"
-            f"<td><code>{_short(c.old) if c.op != 'add' else ''}</code></td>"
-            f"<td><code>{_short(c.new) if c.op != 'remove' else ''}</code></td></tr>"
-            for c in self.changes
-        )
-        title = f"{len(self.changes)} change(s)"
-        if self.stream is not None:
-            title += f" in {html.escape(str(self.stream))}"
-        return (
-            f"<div><b>{title}</b><table><tr><th>path</th><th>op</th><th>old</th><th>new</th></tr>"
-            f"{rows}</table></div>"
-        )
+        from tracer.replay.html import diff_html
 
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
+        return diff_html(self)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 import pandas as pd
 
 
@@ -31,13 +29,6 @@ def records_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFram
     return frame
 
 
-def _json_html(value: Any) -> str:
-    text = orjson.dumps(
-        value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
-    ).decode()
-    return f"<pre style='margin:0'>{html.escape(text)}</pre>"
-
-
 @dataclass
 class StateResult:
     """A state and the last event of its stream (or read model) at or before the point."""
@@ -59,11 +50,9 @@ class StateResult:
         }
 
     def _repr_html_(self) -> str:
-        title = html.escape(str(self.stream) if self.stream is not None else "read model")
-        facts = f"position {self.position}, version {self.version}, time {iso(self.time)}"
-        return (
-            f"<div><b>{title}</b> <small>{html.escape(facts)}</small>{_json_html(self.state)}</div>"
-        )
+        from tracer.replay.html import state_html
+
+        return state_html(self)
 
 
 @dataclass
@@ -94,13 +83,9 @@ class Match:
         return result
 
     def _repr_html_(self) -> str:
-        facts = (
-            f"position {self.position} · {self.stream} v{self.version} · {self.type} · "
-            f"{iso(self.time)}"
-        )
-        return (
-            f"<div><b>match</b> <small>{html.escape(facts)}</small>{_json_html(self.state)}</div>"
-        )
+        from tracer.replay.html import match_html
+
+        return match_html(self)
 
 
 @dataclass
@@ -134,6 +119,6 @@ class WhatIfResult:
         }
 
     def _repr_html_(self) -> str:
-        if self.differences.empty:
-            return "<div><b>what-if</b>: no state differs from the real replay</div>"
-        return "<div><b>what-if</b>" + self.differences.to_html(index=False) + "</div>"
+        from tracer.replay.html import whatif_html
+
+        return whatif_html(self)
