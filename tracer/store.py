@@ -155,7 +155,7 @@ class Store:
         ``meta.user = "alice"`` (``~`` means "contains"), or any DuckDB SQL boolean expression
         over the columns of ``events``.
         """
-        clause, params = self._filter(stream, category, type, since, until, start, end, where)
+        clause, params = where_clause(stream, category, type, since, until, start, end, where)
         order = "DESC" if descending else "ASC"
         query = f"SELECT * FROM events {clause} ORDER BY position {order}"
         if limit is not None:
@@ -170,7 +170,7 @@ class Store:
 
     def count_events(self, stream: str | None = None, **filters: Any) -> int:
         """How many events match the same filters as :meth:`events`."""
-        clause, params = self._filter(stream, **_filter_kwargs(filters))
+        clause, params = where_clause(stream, **_filter_kwargs(filters))
         with self.lock:
             try:
                 return self.con.execute(f"SELECT count(*) FROM events {clause}", params).fetchone()[
@@ -182,15 +182,7 @@ class Store:
     def event(self, position: int) -> dict[str, Any] | None:
         """One event by global position, with ``data`` and ``meta`` decoded."""
         with self.lock:
-            cur = self.con.execute("SELECT * FROM events WHERE position = ?", [int(position)])
-            row = cur.fetchone()
-        if row is None:
-            return None
-        record = dict(zip(EVENT_COLUMNS, row, strict=True))
-        for key in ("data", "meta"):
-            if record[key] is not None:
-                record[key] = orjson.loads(record[key])
-        return record
+            return read_event(self.con, position)
 
     def streams(self, category: str | None = None, like: str | None = None) -> pd.DataFrame:
         """One row per stream: category, event count, first/last position, version and time."""
@@ -260,46 +252,60 @@ class Store:
         }
 
     # -- helpers ----------------------------------------------------------------------------
-    def _filter(
-        self,
-        stream: str | None = None,
-        category: str | None = None,
-        type: str | Iterable[str] | None = None,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        where: str | None = None,
-    ) -> tuple[str, list[Any]]:
-        conditions: list[str] = []
-        params: list[Any] = []
-        if stream is not None:
-            conditions.append("stream = ?")
-            params.append(stream)
-        if category is not None:
-            conditions.append("category = ?")
-            params.append(category)
-        if type is not None:
-            types = [type] if isinstance(type, str) else list(type)
-            conditions.append(f"type IN ({', '.join('?' for _ in types)})")
-            params.extend(types)
-        if since is not None:
-            conditions.append("time >= CAST(? AS TIMESTAMPTZ)")
-            params.append(since)
-        if until is not None:
-            conditions.append("time <= CAST(? AS TIMESTAMPTZ)")
-            params.append(until)
-        if start is not None:
-            conditions.append("position >= ?")
-            params.append(int(start))
-        if end is not None:
-            conditions.append("position <= ?")
-            params.append(int(end))
-        if where:
-            sql, extra = compile_condition(where)
-            conditions.append(f"({sql})")
-            params.extend(extra)
-        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def where_clause(
+    stream: str | None = None,
+    category: str | None = None,
+    type: str | Iterable[str] | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    where: str | None = None,
+) -> tuple[str, list[Any]]:
+    """A ``WHERE ...`` clause over ``events`` (``""`` when nothing filters) and its parameters."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if stream is not None:
+        conditions.append("stream = ?")
+        params.append(stream)
+    if category is not None:
+        conditions.append("category = ?")
+        params.append(category)
+    if type is not None:
+        types = [type] if isinstance(type, str) else list(type)
+        conditions.append(f"type IN ({', '.join('?' for _ in types)})")
+        params.extend(types)
+    if since is not None:
+        conditions.append("time >= CAST(? AS TIMESTAMPTZ)")
+        params.append(since)
+    if until is not None:
+        conditions.append("time <= CAST(? AS TIMESTAMPTZ)")
+        params.append(until)
+    if start is not None:
+        conditions.append("position >= ?")
+        params.append(int(start))
+    if end is not None:
+        conditions.append("position <= ?")
+        params.append(int(end))
+    if where:
+        sql, extra = compile_condition(where)
+        conditions.append(f"({sql})")
+        params.extend(extra)
+    return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def read_event(con: duckdb.DuckDBPyConnection, position: int) -> dict[str, Any] | None:
+    """One event by global position, with ``data`` and ``meta`` decoded (any connection)."""
+    row = con.execute("SELECT * FROM events WHERE position = ?", [int(position)]).fetchone()
+    if row is None:
+        return None
+    record = dict(zip(EVENT_COLUMNS, row, strict=True))
+    for key in ("data", "meta"):
+        if record[key] is not None:
+            record[key] = orjson.loads(record[key])
+    return record
 
 
 def compile_condition(condition: str) -> tuple[str, list[Any]]:

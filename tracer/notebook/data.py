@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tracer.errors import TracerError
-from tracer.store import Store
+from tracer.store import Store, where_clause
 
 #: Widths tried, smallest first, for time buckets (DuckDB interval text, label).
 BUCKETS: tuple[tuple[str, str, float], ...] = (
@@ -43,31 +43,7 @@ def _where(
     until: Any = None,
 ) -> tuple[str, list[Any]]:
     """A WHERE clause (``WHERE ...`` or ``""``) over ``events`` and its parameters."""
-    conditions: list[str] = []
-    params: list[Any] = []
-    if stream is not None:
-        conditions.append("stream = ?")
-        params.append(stream)
-    if category is not None:
-        conditions.append("category = ?")
-        params.append(category)
-    if types is not None:
-        names = [types] if isinstance(types, str) else list(types)
-        conditions.append(f"type IN ({', '.join('?' for _ in names)})")
-        params.extend(names)
-    if start is not None:
-        conditions.append("position >= ?")
-        params.append(int(start))
-    if end is not None:
-        conditions.append("position <= ?")
-        params.append(int(end))
-    if since is not None:
-        conditions.append("time >= CAST(? AS TIMESTAMPTZ)")
-        params.append(since)
-    if until is not None:
-        conditions.append("time <= CAST(? AS TIMESTAMPTZ)")
-        params.append(until)
-    return ("WHERE " + " AND ".join(conditions)) if conditions else "", params
+    return where_clause(stream, category, types, since, until, start, end)
 
 
 def _query(store: Store, sql: str, params: list[Any] | None = None) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from tracer.errors import TracerError
-from tracer.store import compile_condition
+from tracer.store import compile_condition, read_event
 
 #: ``type:X stream:Y category:Z`` prefixes of a filter expression (``*`` is a wildcard).
 _PREFIX = re.compile(r"^\s*(?P<key>type|stream|category|cat):(?P<value>\"[^\"]*\"|\S+)")
@@ -246,33 +246,7 @@ def type_hit(
 
 def event_row(cur: duckdb.DuckDBPyConnection, position: int) -> dict[str, Any] | None:
     """One event with its data and meta decoded."""
-    row = cur.execute(
-        "SELECT position, event_id, stream, category, version, type, time, data, meta, "
-        "correlation_id, causation_id, source, source_row FROM events WHERE position = ?",
-        [position],
-    ).fetchone()
-    if row is None:
-        return None
-    keys = (
-        "position",
-        "event_id",
-        "stream",
-        "category",
-        "version",
-        "type",
-        "time",
-        "data",
-        "meta",
-        "correlation_id",
-        "causation_id",
-        "source",
-        "source_row",
-    )
-    record = dict(zip(keys, row, strict=True))
-    for key in ("data", "meta"):
-        if record[key] is not None:
-            record[key] = orjson.loads(record[key])
-    return record
+    return read_event(cur, position)
 
 
 def resolve_point(
