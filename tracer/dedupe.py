@@ -100,9 +100,19 @@ def deduplicate(
 
 
 def insert(
-    con: duckdb.DuckDBPyConnection, accepted: str, st: Staged, load_id: int, *, versioned: bool
+    con: duckdb.DuckDBPyConnection,
+    accepted: str,
+    st: Staged,
+    load_id: int,
+    *,
+    versioned: bool,
+    scan_ordered: bool = False,
 ) -> int:
-    """Append accepted rows to ``events`` after the last position, deriving missing versions."""
+    """Append accepted rows to ``events`` after the last position, deriving missing versions.
+
+    ``scan_ordered``: the accepted rows are read in the order of their positions (the order of
+    the source), so when nothing reorders them they are appended without a sort.
+    """
     base = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
     n, distinct, lo, hi = con.execute(
         f"SELECT count(*), count(DISTINCT _order), min(_order), max(_order) FROM {accepted}"
@@ -130,7 +140,7 @@ def insert(
         f"""INSERT INTO events
             SELECT {position} AS position, event_id, _stream, category, {version}, _type, time, data, meta,
                    correlation_id, causation_id, ?, _row, ?
-            FROM {accepted} a {join} ORDER BY position""",
+            FROM {accepted} a {join} {"" if ordered and versioned and scan_ordered else "ORDER BY position"}""",
         [st.source, load_id],
     )
     return n

@@ -250,7 +250,14 @@ def _ingest(
         accepted, duplicates, conflicts = deduplicate(con, cand, st, load_id, "version" in fields)
         part.duplicates += duplicates
         part.rejected += conflicts
-        part.loaded = insert(con, accepted, st, load_id, versioned="version" in fields)
+        part.loaded = insert(
+            con,
+            accepted,
+            st,
+            load_id,
+            versioned="version" in fields,
+            scan_ordered="position" not in fields and st.order_by is None,
+        )
         if part.loaded + duplicates + conflicts != good:
             raise TracerError(f"internal accounting error while loading {st.source}")
     finally:
