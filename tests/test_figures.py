@@ -3,13 +3,13 @@ large log (lanes, buckets, bars) instead of sending every event to the browser."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("plotly")
+
+from samples import ACCOUNT, BALANCES, ROOT
 
 import tracer
 from tracer import ReadModel, TracerError, on
@@ -19,19 +19,12 @@ from tracer.notebook.values import whatif_history
 from tracer.replay import Replay
 from tracer.synthetic import fill_store
 
-ROOT = Path(__file__).resolve().parent.parent
-BANK = ROOT / "sample_logs" / "bank.jsonl"
-ACCOUNT = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Account"
-BALANCES = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Balances"
 REQUEST = "ac76cb2d-e775-41f5-a5a4-a0768876b900"
 
 
 @pytest.fixture(scope="module")
-def store():
-    store = tracer.open()
-    store.load(str(BANK))
-    yield store
-    store.close()
+def store(bank_store):
+    return bank_store
 
 
 @pytest.fixture(scope="module")

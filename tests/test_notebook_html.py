@@ -6,30 +6,22 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ipywidgets")
+
+from samples import ACCOUNT, BALANCES, REVENUE, ROOT
 
 import tracer
 from tracer import notebook as tn
 from tracer.replay import Change, Replay, StateResult
 from tracer.replay.html import last_change, state_table
 
-ROOT = Path(__file__).resolve().parent.parent
-BANK = ROOT / "sample_logs" / "bank.jsonl"
-ACCOUNT = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Account"
-BALANCES = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Balances"
-REVENUE = f"{ROOT / 'sample_logs' / 'projections' / 'shop.py'}:RevenuePerDay"
-
 
 @pytest.fixture(scope="module")
-def store():
-    store = tracer.open()
-    store.load(str(BANK))
-    yield store
-    store.close()
+def store(bank_store):
+    return bank_store
 
 
 @pytest.fixture(scope="module")

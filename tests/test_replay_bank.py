@@ -3,26 +3,17 @@ the overdrawn account, its balance history, the guilty event, and the balance wi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from samples import ACCOUNT, BALANCES
 
-import tracer
 from tracer.replay import Replay
 
-ROOT = Path(__file__).resolve().parent.parent
-BANK = ROOT / "sample_logs" / "bank.jsonl"
-ACCOUNT = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Account"
-BALANCES = f"{ROOT / 'sample_logs' / 'projections' / 'bank.py'}:Balances"
 DUPLICATE = "8cc82b16-d5cd-4e36-bcb8-7a2d524217ff"
 
 
 @pytest.fixture(scope="module")
-def store():
-    store = tracer.open()
-    store.load(str(BANK))
-    yield store
-    store.close()
+def store(bank_store):
+    return bank_store
 
 
 def test_find_names_the_overdrawn_account(store):
