@@ -45,7 +45,7 @@ class Columns:
     @classmethod
     def fit(cls, width: int, max_position: int) -> Columns:
         position = max(len(str(max_position)), 3)
-        time = 23 if width >= 170 else 19 if width >= 130 else 8
+        time = 23 if width >= 170 else 19 if width >= 100 else 8
         stream = min(max(width // 6, 10), 28)
         type_ = min(max(width // 6, 10), 26)
         version = 4
