@@ -402,3 +402,27 @@ def test_keys_differing_only_in_case(tmp_path: Path) -> None:
     assert report.loaded == 2
     assert column(store, "stream") == ["s-1", "s-1"]
     assert store.event(1)["data"] == {"Stream": "other"}  # kept in the flat record's payload
+
+
+def test_fields_beside_the_payload_are_kept_in_meta(tmp_path: Path) -> None:
+    """A record's top-level keys that no canonical field takes are not lost: they go to meta."""
+    path = write_jsonl(
+        tmp_path / "extra.jsonl",
+        [
+            {"id": "e1", "stream": "a-1", "type": "T", "data": {"x": 1}, "tenant": "acme"},
+            {
+                "id": "e2",
+                "stream": "a-1",
+                "type": "T",
+                "data": {"x": 2},
+                "meta": {"user": "u"},
+                "tenant": "acme",
+            },
+            {"id": "e3", "stream": "a-1", "type": "T", "data": {"x": 3}, "tenant": None},
+        ],
+    )
+    store = tracer.open()
+    store.load(str(path))
+    metas = [None if m is None else json.loads(m) for m in column(store, "meta")]
+    assert metas == [{"tenant": "acme"}, {"user": "u", "tenant": "acme"}, None]
+    assert [json.loads(d) for d in column(store, "data")] == [{"x": 1}, {"x": 2}, {"x": 3}]

@@ -7,6 +7,8 @@ correlation and causation ids, the row number and order, and the reason a row ca
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import orjson
 
@@ -37,6 +39,14 @@ def candidates(
     else:
         data = _rest_as_json(visible, fields, st.record_column)
     meta = _json_expr(con, st, fields.get("meta")) if "meta" in fields else "NULL"
+    # Columns that no field took, beside a payload column, are kept in ``meta``: nothing is lost.
+    # (A source's preset names its layout's columns itself: the rest is the store's bookkeeping.)
+    extra_meta = _rest_as_json(visible, fields) if "data" in fields and not st.preset else "NULL"
+    full_meta = (
+        meta
+        if extra_meta == "NULL"
+        else f"NULLIF(json_merge_patch(coalesce({meta}, '{{}}'), coalesce({extra_meta}, '{{}}')), '{{}}')"
+    )
     time_raw = f"NULLIF(trim(CAST({raw('time')} AS VARCHAR)), '')"
     time_expr = _time_expr(con, st, fields.get("time"))
     row = st.row_expr or "NULL"
@@ -74,7 +84,7 @@ def candidates(
                 {stream} AS _stream, {etype} AS _type, {event_id} AS _event_id,
                 {version_raw} AS _version_raw, {_version_expr(con, st, fields.get("version"), version_raw)} AS version,
                 {time_raw} AS _time_raw, {time_expr} AS time,
-                {data} AS data, {meta} AS meta,
+                {data} AS data, {full_meta} AS meta,
                 {_flag_bad(fields.get("data"), data)} AS _data_bad, {_flag_bad(fields.get("meta"), meta)} AS _meta_bad,
                 {f"coalesce(({excluded}), false)" if excluded else "false"} AS _excluded,
                 {category_in} AS _category,
@@ -127,6 +137,8 @@ def _rest_as_json(
     that object without the keys the fields took, which also keeps keys beyond the sample.
     """
     taken = {r.spec for r in fields.values()} | {r.sql.strip('"') for r in fields.values()}
+    used = " ".join(f"{r.spec} {r.sql}" for r in fields.values())
+    taken |= {c for c in visible if re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", used)}
     if record is not None:  # (keys beyond the staged columns stay in the payload too)
         drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
         return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
