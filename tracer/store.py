@@ -251,8 +251,6 @@ class Store:
             "loads": loads,
         }
 
-    # -- helpers ----------------------------------------------------------------------------
-
 
 def where_clause(
     stream: str | None = None,

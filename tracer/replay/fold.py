@@ -198,9 +198,6 @@ class Folder:
                     up,
                 )
 
-    def handles(self, event: Event) -> bool:
-        return self.star is not None or event.type in self.handlers
-
     def apply(self, states: dict[Any, Any], event: Event) -> Any:
         """Apply one event; returns its bucket, or ``SKIPPED`` when the projection ignores it."""
         handler = self.handlers.get(event.type, self.star)

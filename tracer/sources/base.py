@@ -9,7 +9,7 @@ all in SQL. Sources never decide what an event is; they only read and account fo
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -138,15 +138,6 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
     complete = getattr(con, "complete", None)
     if complete is not None:
         complete()
-
-
-def with_row_numbers(batches: Iterable[pa.RecordBatch], start: int = 1) -> Iterator[pa.RecordBatch]:
-    """Prefix each batch with a ``_row`` column counting rows from ``start``."""
-    next_row = start
-    for batch in batches:
-        rows = pa.array(range(next_row, next_row + batch.num_rows), type=pa.int64())
-        next_row += batch.num_rows
-        yield pa.RecordBatch.from_arrays([rows, *batch.columns], names=[ROW, *batch.schema.names])
 
 
 def cut(text: str, limit: int = RAW_LIMIT) -> str:

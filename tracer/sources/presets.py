@@ -95,11 +95,6 @@ def order_column(name: str, columns: Iterable[str]) -> str | None:
     return names.get(wanted) if wanted else None
 
 
-def mapping_only(spec: dict[str, str]) -> dict[str, str]:
-    """The canonical-field part of a preset, without its reserved keys."""
-    return {k: v for k, v in spec.items() if k not in RESERVED}
-
-
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
