@@ -25,10 +25,13 @@ BANK_PROJECTION = ROOT / "sample_logs" / "projections" / "bank.py"
 
 @pytest.fixture(scope="session")
 def bank_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bank sample loaded once into a store file; tests open copies of it."""
+    """The bank sample loaded once into a store file; tests open copies of it.
+
+    Loaded by its path relative to the checkout, which the events keep as their source: the
+    screens then look the same wherever the repository is cloned (snapshots compare them)."""
     path = tmp_path_factory.mktemp("bank") / "bank.duckdb"
-    with tracer.open(path) as store:
-        store.load(str(BANK))
+    with contextlib.chdir(ROOT), tracer.open(path) as store:
+        store.load(str(BANK.relative_to(ROOT)))
     return path
 
 
