@@ -166,6 +166,28 @@ def test_csv_value_of_another_type_later_in_the_file_is_kept(tmp_path: Path) -> 
     assert last is not None and last["data"] == {"day": "soon"} and last["source_row"] == 25_002
 
 
+def test_csv_values_beyond_the_sniffed_rows_are_not_altered(tmp_path: Path) -> None:
+    """DuckDB would round a later ``2.5`` in a column of whole numbers to 3, and cut the time off
+    a later date-time in a column of dates: the values must arrive as they were written."""
+    lines = ["stream,type,amount,day,count"]
+    lines += [f"s-{i},T,{i},2026-01-{1 + i % 28:02d},{i}" for i in range(1, 25_001)]
+    lines += ["s-x,T,2.5,2026-03-01 10:30:00,+7", "s-y,T,-3,2026-03-02,8"]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    store = tracer.open()
+    assert store.load(path).loaded == 25_002
+    data = dict(
+        store.sql(
+            "SELECT stream, data FROM events WHERE stream IN ('s-5', 's-x', 's-y')"
+        ).values.tolist()
+    )
+    assert {s: json.loads(d) for s, d in data.items()} == {
+        "s-5": {"amount": 5, "day": "2026-01-06", "count": 5},
+        "s-x": {"amount": 2.5, "day": "2026-03-01 10:30:00", "count": 7},
+        "s-y": {"amount": -3, "day": "2026-03-02", "count": 8},
+    }
+
+
 def test_parquet(tmp_path: Path) -> None:
     path = tmp_path / "events.parquet"
     con = duckdb.connect()

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.mapping import ALIASES, sql_string
+from tracer.mapping import ALIASES, quote, sql_string
 from tracer.sources.base import ROW, Rejection, Staged, cut, settle, stage_name
 from tracer.sources.textio import count_lines, iter_lines
 
@@ -27,8 +27,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     """CSV with a header line; ``_row`` is the line a record starts on; bad rows are rejected.
 
     Columns that name events (ids, stream, type, ...) are read as text, so that ``0042`` stays
-    ``0042``. A value the sniffed type cannot hold (``2.5`` in a column sniffed as integers)
-    widens that column and the file is read again, rather than rejecting a valid event.
+    ``0042``; integer and date/time columns are read as text and typed after (see below). A
+    value the sniffed type cannot hold (``abc`` in a column sniffed as numbers) widens that
+    column to text and the file is read again, rather than rejecting a valid event.
     """
     table = stage_name("csv")
     source = sql_string(str(path))
@@ -38,19 +39,19 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         raise SourceError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from exc
     sniffed = {name: kind for name, kind, *_ in header}
     types = {c: "VARCHAR" for c in sniffed if c.lower() in TEXT_COLUMNS and sniffed[c] != "VARCHAR"}
+    # DuckDB casts a value beyond the sniffed rows into the sniffed type without a word when it
+    # can: ``2.5`` into an integer column becomes 3, ``2026-03-01 10:00`` into a date loses its
+    # time. Such columns are read as text and typed once every value has been seen.
+    whole = [c for c in sniffed if c not in types and _lossy(sniffed[c]) == "integer"]
+    types.update({c: "VARCHAR" for c in sniffed if c not in types and _lossy(sniffed[c])})
     for _attempt in range(len(sniffed) + 1):
         bad, cast = _read_csv(con, table, path, types)
-        widen = {
-            c: "DOUBLE"
-            if sniffed.get(c, "").endswith("INT") and types.get(c) is None
-            else "VARCHAR"
-            for c in cast
-            if types.get(c) != "VARCHAR"
-        }
+        widen = {c: "VARCHAR" for c in cast if types.get(c) != "VARCHAR"}
         if not widen:
             break
         types.update(widen)
         con.execute(f'DROP TABLE "{table}"')
+    _type_numbers(con, table, whole)
     good = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     records = good + len(bad)
     lines = count_lines(path)
@@ -69,6 +70,45 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     return Staged(
         table=table, source=str(path), format="csv", rows_read=records, rejections=rejections
     )
+
+
+def _lossy(kind: str) -> str | None:
+    """Whether a sniffed type would silently alter later values: "integer", "temporal" or None."""
+    if kind.endswith("INT") or kind in ("HUGEINT", "UHUGEINT"):
+        return "integer"
+    if kind in ("DATE", "TIME") or kind.startswith("TIMESTAMP"):
+        return "temporal"  # (kept as the text it was: ISO text is what the loader reads best)
+    return None
+
+
+def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
+    """Type the columns sniffed as integers (read as text) by every value they hold: BIGINT when
+    all are whole; JSON numbers, exactly as written, when some are not (``5`` stays 5 beside
+    ``2.5``); DOUBLE for other numbers (``+5``, ``.5``); else they stay text."""
+    staged = con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall()
+    columns = [c for c, kind in staged if c in columns and kind == "VARCHAR"]
+    if not columns:
+        return
+    checks = []
+    for c in columns:
+        x = f"trim({quote(c)})"
+        seen = f"FILTER (WHERE {quote(c)} IS NOT NULL)"
+        checks += [
+            f"bool_and(regexp_full_match({x}, '[-+]?[0-9]+') AND TRY_CAST({x} AS BIGINT) IS NOT NULL) {seen}",
+            f"bool_and(CASE WHEN json_valid({x}) THEN json_type({x}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') ELSE false END) {seen}",
+            f"bool_and(TRY_CAST({x} AS DOUBLE) IS NOT NULL) {seen}",
+        ]
+    found = con.execute(f'SELECT {", ".join(checks)} FROM "{table}"').fetchone()
+    for i, c in enumerate(columns):
+        integers, json_numbers, numbers = found[3 * i : 3 * i + 3]
+        if integers is None:
+            continue  # (no value at all)
+        kind = "BIGINT" if integers else "JSON" if json_numbers else "DOUBLE" if numbers else None
+        if kind is not None:
+            con.execute(
+                f'ALTER TABLE "{table}" ALTER {quote(c)} SET DATA TYPE {kind} '
+                f"USING CAST(trim({quote(c)}) AS {kind})"
+            )
 
 
 def _read_csv(
