@@ -7,6 +7,7 @@ and what-if replays in :mod:`tracer.replay.whatif`; ``Replay`` is the one object
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from tracer.replay.diff import Diff, clone, diff_states
 from tracer.replay.events import Event, us_to_datetime
 from tracer.replay.fold import INITIAL, SKIPPED, Folder
 from tracer.replay.loader import load_projection
+from tracer.replay.points import parse_point
 from tracer.replay.results import Match, StateResult, WhatIfResult, records_frame
 from tracer.replay.source import EventSource
 from tracer.store import Store
@@ -75,16 +77,15 @@ class Replay:
             return self._read_model_state(key if key is not None else stream, at)
         if stream is None:
             raise TracerError(f"projection {self.name} keeps one state per stream: name a stream")
-        position = self.source.resolve(at, stream)
-        state, book = self._stream_state(stream, position)
+        position, late, until = self._point(at, stream)
+        state, book = self._stream_state(stream, position, late, until)
         if book is None:  # no event yet: is there such a stream at all?
             self._need_stream(stream)
         return self._result(stream, state, book)
 
     def states(self, at: Any = "end") -> pd.DataFrame:
         """Every stream's state at a point (one row per stream; per key for a read model)."""
-        position = self.source.resolve(at)
-        states, book = self._all_states(position)
+        states, book = self._states_at(at)
         if self.is_read_model and not self.projection.keyed:
             return states_frame([self._read_model_result(None, states, book, whole=True)])
         buckets = sorted(set(book) | set(states), key=str)
@@ -111,16 +112,14 @@ class Replay:
 
     def state_results(self, at: Any = "end") -> list[StateResult]:
         """Every stream's state at a point, as :class:`StateResult` objects."""
-        position = self.source.resolve(at)
-        states, book = self._all_states(position)
+        states, book = self._states_at(at)
         if self.is_read_model and not self.projection.keyed:
             return [self._read_model_result(None, states, book, whole=True)]
         buckets = sorted(set(book) | set(states), key=str)
         return [self._result(b, states.get(b, INITIAL), book.get(b)) for b in buckets]
 
     def _read_model_state(self, key: Any, at: Any) -> StateResult:
-        position = self.source.resolve(at)
-        states, book = self._all_states(position)
+        states, book = self._states_at(at)
         return self._read_model_result(key, states, book, whole=key is None)
 
     def _read_model_result(
@@ -152,8 +151,29 @@ class Replay:
             raise TracerError(f"no stream {stream!r} in the store")
 
     # -- folding ----------------------------------------------------------------------------
-    def _stream_state(self, stream: str, position: int) -> tuple[Any, tuple | None]:
-        """One aggregate stream's state after ``position``, and its last event then."""
+    def _point(self, at: Any, stream: str | None = None) -> tuple[int, int | None, datetime | None]:
+        """``(position, late, until)`` for a point: the state there folds events up to
+        ``position``; for ``time:T`` it leaves out the events later than T, of which ``late``
+        is the first (``None`` when times never go back, as in most logs)."""
+        point = parse_point(at)
+        position = self.source.resolve(point, stream)
+        if point.kind != "time":
+            return position, None, None
+        assert isinstance(point.value, datetime)
+        late = self.source.first_late(position, point.value, stream)
+        return position, late, None if late is None else point.value
+
+    def _stream_state(
+        self, stream: str, position: int, late: int | None = None, until: datetime | None = None
+    ) -> tuple[Any, tuple | None]:
+        """One aggregate stream's state after ``position``, and its last event then; from the
+        event at ``late`` on, only events at or before ``until`` are folded."""
+        if late is not None:
+            state, book = self._stream_state(stream, late - 1)
+            states: dict[Any, Any] = {} if state is INITIAL else {stream: state}
+            batches = list(self.source.batches(late - 1, position, stream=stream, until=until))
+            self.folder.fold(batches, states)
+            return states.get(stream, INITIAL), _last_event(batches) or book
         start = self.checkpoints.latest(position)
         state: Any = INITIAL
         book: tuple | None = None
@@ -164,15 +184,19 @@ class Replay:
             batches = self.source.batches(start, position, stream=stream)
         else:
             batches = self.source.stream_batches(stream, position)
-        states: dict[Any, Any] = {} if state is INITIAL else {stream: state}
+        states = {} if state is INITIAL else {stream: state}
         batches = list(batches)
         self.folder.fold(batches, states)
-        for batch in reversed(batches):
-            if batch.num_rows:
-                row = batch.num_rows - 1
-                book = tuple(batch.column(i)[row].as_py() for i in (0, 2, 4))
-                break
-        return states.get(stream, INITIAL), book
+        return states.get(stream, INITIAL), _last_event(batches) or book
+
+    def _states_at(self, at: Any) -> tuple[dict[Any, Any], Book]:
+        """Every bucket's state at a point (see :meth:`_point` for ``time:T``)."""
+        position, late, until = self._point(at)
+        if late is None:
+            return self._all_states(position)
+        states, book = self._all_states(late - 1)
+        self._advance(states, book, late - 1, position, until=until)
+        return states, book
 
     def _all_states(self, position: int, build: bool = True) -> tuple[dict[Any, Any], Book]:
         """Every bucket's state after ``position``, from the nearest checkpoint."""
@@ -199,18 +223,20 @@ class Replay:
         lo: int,
         hi: int,
         dirty: set[Any] | None = None,
+        until: datetime | None = None,
     ) -> set[Any]:
-        """Fold events ``(lo, hi]`` into ``states``; returns the buckets with events there."""
+        """Fold events ``(lo, hi]`` (none later than ``until``) into ``states``; returns the
+        buckets with events there."""
         if hi <= lo:
             return set()
-        batches = self.source.batches(lo, hi, types=self.folder.wanted_types())
+        batches = self.source.batches(lo, hi, types=self.folder.wanted_types(), until=until)
         if self.is_read_model:
             last: dict[Any, tuple[int, int | None, int | None]] = {}
             self.folder.fold(batches, states, dirty, last)
             book.update(last)
             return set(last)
         self.folder.fold(batches, states, dirty)
-        seen = self.source.bookkeeping(lo, hi)
+        seen = self.source.bookkeeping(lo, hi, until=until)
         book.update(seen)
         return set(seen)
 
@@ -263,16 +289,21 @@ class Replay:
 
     def diff_all(self, frm: Any, to: Any = "end") -> pd.DataFrame:
         """One row per stream (or key) whose state changed between two points."""
-        lo, hi = self.source.resolve(frm), self.source.resolve(to)
+        (lo, lo_late, _), (hi, hi_late, _) = self._point(frm), self._point(to)
         if hi < lo:
             raise TracerError(f"--to ({to}) is before --from ({frm})")
-        states, book = self._all_states(lo)
-        if self.is_read_model:
-            before = clone(states)
-        else:
-            candidates = set(self.source.bookkeeping(lo, hi))
-            before = {b: clone(states[b]) for b in candidates if b in states}
-        self._advance(states, book, lo, hi)
+        if lo_late is None and hi_late is None:
+            states, book = self._all_states(lo)
+            if self.is_read_model:
+                before = clone(states)
+            else:
+                candidates = set(self.source.bookkeeping(lo, hi))
+                before = {b: clone(states[b]) for b in candidates if b in states}
+            self._advance(states, book, lo, hi)
+        else:  # events out of time order near a time:T end: both ends in full
+            before = clone(self._states_at(frm)[0])
+            states = self._states_at(to)[0]
+            candidates = set(before) | set(states)
         rows = []
         for bucket in sorted(set(before) | set(states), key=str):
             if not self.is_read_model and bucket not in before and bucket not in candidates:
@@ -354,3 +385,12 @@ def states_frame(results: list[StateResult]) -> pd.DataFrame:
     for column in ("position", "version"):
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def _last_event(batches: list[Any]) -> tuple[Any, Any, Any] | None:
+    """(position, version, time) of the last event of the batches, if any."""
+    for batch in reversed(batches):
+        if batch.num_rows:
+            row = batch.num_rows - 1
+            return tuple(batch.column(i)[row].as_py() for i in (0, 2, 4))
+    return None

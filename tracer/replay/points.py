@@ -2,8 +2,12 @@
 
 A point means "after" an event, inclusively: ``pos:N`` is the state after the event at global
 position N (``pos:0`` is before any event); ``version:N`` after the stream's event of version N;
-``time:T`` after the last event (in log order) whose time is at or before T; ``end`` after the
-last event. The API also takes ints (positions) and datetimes.
+``time:T`` after every event whose time is at or before T; ``end`` after the last event. The API
+also takes ints (positions) and datetimes.
+
+Where times go back in the log (sources merged, clocks skewed), states at ``time:T`` leave out
+the events later than T that come before the last one at or before T. Walks over one stream's
+history (history, blame, find, what-if) stop after the stream's last event at or before T.
 """
 
 from __future__ import annotations

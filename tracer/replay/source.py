@@ -88,10 +88,18 @@ class EventSource:
                 raise PointError(f"no event at position {point.value}: the log ends at {last}")
             return point.value
         if point.kind == "time":
+            # One stream's point is its own last event at or before T: the log's last one may
+            # come after a later event of that stream when sources' clocks interleave.
             assert isinstance(point.value, datetime)
+            if stream is not None and self.has_stream_index():
+                times = self._stream_times(stream)
+                mask = pc.less_equal(times["time"], pa.scalar(point.value, times["time"].type))
+                return pc.max(times["position"].filter(mask)).as_py() or 0
+            where = "" if stream is None else f" AND stream = {sql_literal(stream)}"
             row = single_row(
                 self.con.execute(
-                    "SELECT coalesce(max(position), 0) FROM events WHERE time <= ?", [point.value]
+                    f"SELECT coalesce(max(position), 0) FROM events WHERE time <= ?{where}",
+                    [point.value],
                 ).fetchall()
             )
             return row[0]
@@ -114,6 +122,34 @@ class EventSource:
                 f"stream {stream!r} has no version {point.value}: its last version is {last_version}"
             )
         return at if at is not None else first - 1
+
+    def first_late(self, hi: int, until: datetime, stream: str | None = None) -> int | None:
+        """The first position ``<= hi`` whose event is later than ``until`` (``None``: none is).
+
+        Folding up to ``hi`` is then "every event at or before ``until``" only before it.
+        """
+        if stream is not None and self.has_stream_index():
+            times = self._stream_times(stream)
+            mask = pc.and_(
+                pc.less_equal(times["position"], hi),
+                pc.greater(times["time"], pa.scalar(until, times["time"].type)),
+            )
+            return pc.min(times["position"].filter(mask)).as_py()
+        where = "" if stream is None else f" AND stream = {sql_literal(stream)}"
+        row = single_row(
+            self.con.execute(
+                f"SELECT min(position) FROM events WHERE position <= ? AND time > ?{where}",
+                [int(hi), until],
+            ).fetchall()
+        )
+        return None if row is None else row[0]
+
+    def _stream_times(self, stream: str) -> pa.Table:
+        """Position and time of one stream's events, looked up in the stream index (a lone
+        equality on a literal: DuckDB answers it from the index, and other filters would not)."""
+        return self.con.sql(
+            f"SELECT position, time FROM events WHERE stream = {sql_literal(stream)}"
+        ).to_arrow_table()
 
     def time_of(self, position: int) -> int | None:
         if position <= 0:
@@ -158,13 +194,17 @@ class EventSource:
         stream: str | None = None,
         types: Iterable[str] | None = None,
         positions: Iterable[int] | None = None,
+        until: datetime | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Events with ``lo < position <= hi`` in position order, as Arrow record batches."""
+        """Events with ``lo < position <= hi`` in position order, as Arrow record batches
+        (``until``: only those at or before that time, and those with no time)."""
         if hi <= lo:
             return
         conditions = [f"position > {int(lo)}", f"position <= {int(hi)}"]
         if stream is not None:
             conditions.append(f"stream = {sql_literal(stream)}")
+        if until is not None:
+            conditions.append(_not_later(until))
         if types is not None:
             names = sorted(set(types))
             if not names:
@@ -207,7 +247,9 @@ class EventSource:
         finally:
             cursor.close()
 
-    def bookkeeping(self, lo: int, hi: int, stream: str | None = None) -> Bookkeeping:
+    def bookkeeping(
+        self, lo: int, hi: int, stream: str | None = None, until: datetime | None = None
+    ) -> Bookkeeping:
         """The last event (position, version, time) of every stream within ``(lo, hi]``."""
         result = Bookkeeping()
         if hi <= lo:
@@ -215,6 +257,8 @@ class EventSource:
         where = f"position > {int(lo)} AND position <= {int(hi)}"
         if stream is not None:
             where += f" AND stream = {sql_literal(stream)}"
+        if until is not None:
+            where += f" AND {_not_later(until)}"
         table = self.con.sql(
             "SELECT stream, max(position) AS p, arg_max(version, position) AS v, "
             f"arg_max(epoch_us(time), position) AS t FROM events WHERE {where} GROUP BY stream"
@@ -223,6 +267,10 @@ class EventSource:
         for stream_name, position, version, time_us in zip(*columns, strict=True):
             result[stream_name] = (position, version, time_us)
         return result
+
+
+def _not_later(until: datetime) -> str:
+    return f"(time IS NULL OR time <= CAST({sql_literal(until.isoformat())} AS TIMESTAMPTZ))"
 
 
 _DONE: Any = object()
