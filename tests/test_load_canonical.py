@@ -426,3 +426,19 @@ def test_fields_beside_the_payload_are_kept_in_meta(tmp_path: Path) -> None:
     metas = [None if m is None else json.loads(m) for m in column(store, "meta")]
     assert metas == [{"tenant": "acme"}, {"user": "u", "tenant": "acme"}, None]
     assert [json.loads(d) for d in column(store, "data")] == [{"x": 1}, {"x": 2}, {"x": 3}]
+
+
+def test_fields_beside_the_payload_keep_their_json_types_in_meta(tmp_path: Path) -> None:
+    """Numbers stay numbers and flags stay flags, also for a key missing from the first records."""
+    rows: list[dict[str, Any]] = [
+        {"stream": "a-1", "type": "T", "data": {}, "shard": i, "replayed": False}
+        for i in range(1, 3)
+    ]
+    rows.append({"stream": "a-1", "type": "T", "data": {}, "shard": 2.5, "region": {"id": 7}})
+    store = tracer.open()
+    store.load(str(write_jsonl(tmp_path / "typed.jsonl", rows)))
+    assert [json.loads(m) for m in column(store, "meta")] == [
+        {"shard": 1, "replayed": False},
+        {"shard": 2, "replayed": False},
+        {"shard": 2.5, "region": {"id": 7}},
+    ]

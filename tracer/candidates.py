@@ -41,7 +41,11 @@ def candidates(
     meta = _json_expr(con, st, fields.get("meta")) if "meta" in fields else "NULL"
     # Columns that no field took, beside a payload column, are kept in ``meta``: nothing is lost.
     # (A source's preset names its layout's columns itself: the rest is the store's bookkeeping.)
-    extra_meta = _rest_as_json(visible, fields) if "data" in fields and not st.preset else "NULL"
+    extra_meta = (
+        _rest_as_json(visible, fields, st.record_column)
+        if "data" in fields and not st.preset
+        else "NULL"
+    )
     full_meta = (
         meta
         if extra_meta == "NULL"

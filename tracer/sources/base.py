@@ -49,7 +49,7 @@ class Staged:
     rejections: list[Rejection] = field(default_factory=list)
     cursor: tuple[str, str] | None = None  # (source key, position) to remember on commit
     raw_column: str | None = None  # a staged column with the row's raw text, if the source has one
-    record_column: str | None = None  # a staged column with the whole record as JSON (flat rows)
+    record_column: str | None = None  # a staged column with the whole record as JSON
     row_expr: str | None = ROW  # SQL for the row number; None: the order of the staged rows
     invalid: str | None = None  # SQL condition for rows that are not valid records (bad JSON)
     hidden: frozenset[str] = frozenset({ROW})  # staged columns that are not source columns

@@ -43,6 +43,8 @@ SUFFIX_FORMATS = {
 SAMPLE_ROWS = 10_000
 LINE_BATCH = 50_000
 ENVELOPE_JSON = {n.lower() for n in (*ALIASES["data"], *ALIASES["meta"])}  # payload, metadata
+CANONICAL_NAMES = {n.lower() for names in ALIASES.values() for n in names}
+RECORD = "_record"  # staged column: the whole record as JSON
 
 
 def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) -> list[Staged]:
@@ -123,9 +125,8 @@ def _stage_jsonl(
     lines = count_lines(path) if compression_of(path) is None else -1
     if lines < 0:
         return _stage_lines(con, table, path, "jsonl", columns, late)
-    flat = _is_flat(columns)
     con.execute(
-        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns | late, flat)} '
+        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns | late, _needs_record(columns))} '
         f"FROM {reader}"
     )
     return _staged_json(
@@ -168,7 +169,7 @@ def _stage_json_array(
     try:
         columns = _sample_columns(con, reader) if known is None else known
         late = _late_keys(columns) if known is None else {}
-        select = _transform_select("json", columns | late, _is_flat(columns))
+        select = _transform_select("json", columns | late, _needs_record(columns))
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT {select} FROM {reader}')
     except duckdb.Error as exc:
         raise SourceError(
@@ -207,7 +208,7 @@ def _stage_lines(
         _line_batches(path) if batches is None else batches(),
         pa.schema([(ROW, pa.int64()), ("line", pa.string())]),
     )
-    select = _transform_select("json", columns | late, _is_flat(columns))
+    select = _transform_select("json", columns | late, _needs_record(columns))
     con.execute(
         f"""CREATE TEMP TABLE "{table}" AS
             SELECT {ROW}, {select}, line AS _line
@@ -245,20 +246,20 @@ def _staged_json(
     fallback: Callable[[], Staged] | None = None,
     widen: Callable[[set[str]], Staged] | None = None,
 ) -> Staged:
-    flat = _is_flat(columns)
+    record = _needs_record(columns)
     json_columns = {name for name, kind in (columns | late).items() if kind == "JSON"}
-    if flat:
-        json_columns.add("_flat_data")
+    if record:
+        json_columns.add(RECORD)
     return Staged(
         table=table,
         source=str(path),
         format=fmt,
         rows_read=rows,
-        record_column="_flat_data" if flat else None,
+        record_column=RECORD if record else None,
         json_columns=frozenset(json_columns),
         row_expr=None,
         invalid="_invalid",
-        hidden=frozenset({"_invalid", "_line", "_flat_data", ROW, *late}),
+        hidden=frozenset({"_invalid", "_line", RECORD, ROW, *late}),
         is_view=True,
         raw_lookup=lambda wanted: _raw_lines(path, wanted),
         fallback=fallback,
@@ -267,9 +268,12 @@ def _staged_json(
     )
 
 
-def _is_flat(columns: Columns) -> bool:
-    """Records without a payload or metadata key: the record itself is the payload."""
-    return not any(c.lower() in ENVELOPE_JSON for c in columns)
+def _needs_record(columns: Columns) -> bool:
+    """Whether the whole record is staged too (as JSON, its values' types intact): when it has
+    no payload key (flat records: the record is the payload), or keys beside the payload that
+    name no canonical field (kept in ``meta``)."""
+    keys = {c.lower() for c in columns}
+    return not keys & ENVELOPE_JSON or bool(keys - CANONICAL_NAMES)
 
 
 def _late_keys(columns: Columns) -> Columns:
@@ -311,16 +315,16 @@ def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, st
     return kinds
 
 
-def _transform_select(json_col: str, columns: dict[str, str], flat: bool) -> str:
-    """Columns for each key, ``_invalid`` for unparsable lines, the record if flat."""
+def _transform_select(json_col: str, columns: dict[str, str], record: bool) -> str:
+    """Columns for each key, ``_invalid`` for unparsable lines, the record if needed."""
     schema = orjson.dumps(
         {k: ("JSON" if v == "JSON" else "VARCHAR") for k, v in columns.items()}
     ).decode()
     parts = [f"{json_col} IS NULL OR json_type({json_col}) <> 'OBJECT' AS _invalid"]
     if columns:
         parts.insert(0, f"unnest(json_transform({json_col}, {sql_string(schema)}))")
-    if flat:
-        parts.append(f"{json_col} AS _flat_data")
+    if record:
+        parts.append(f"{json_col} AS {RECORD}")
     return ", ".join(parts)
 
 
