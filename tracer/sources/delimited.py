@@ -89,26 +89,49 @@ def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
     columns = [c for c, kind in staged if c in columns and kind == "VARCHAR"]
     if not columns:
         return
-    checks = []
+    # One cheap scan for the usual case, whole numbers; the others only for what remains.
+    whole = _all(
+        con,
+        table,
+        columns,
+        r"regexp_full_match({x}, '\s*[-+]?[0-9]+\s*') AND TRY_CAST({x} AS BIGINT) IS NOT NULL",
+    )
+    rest = [c for c in columns if not whole[c]]
+    exact = _all(
+        con,
+        table,
+        rest,
+        "CASE WHEN json_valid(trim({x})) "
+        "THEN json_type(trim({x})) IN ('UBIGINT', 'BIGINT', 'DOUBLE') ELSE false END",
+    )
+    numbers = _all(
+        con,
+        table,
+        [c for c in rest if not exact[c]],
+        "TRY_CAST({x} AS DOUBLE) IS NOT NULL",
+    )
     for c in columns:
-        x = f"trim({quote(c)})"
-        seen = f"FILTER (WHERE {quote(c)} IS NOT NULL)"
-        checks += [
-            f"bool_and(regexp_full_match({x}, '[-+]?[0-9]+') AND TRY_CAST({x} AS BIGINT) IS NOT NULL) {seen}",
-            f"bool_and(CASE WHEN json_valid({x}) THEN json_type({x}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') ELSE false END) {seen}",
-            f"bool_and(TRY_CAST({x} AS DOUBLE) IS NOT NULL) {seen}",
-        ]
-    found = con.execute(f'SELECT {", ".join(checks)} FROM "{table}"').fetchone()
-    for i, c in enumerate(columns):
-        integers, json_numbers, numbers = found[3 * i : 3 * i + 3]
-        if integers is None:
-            continue  # (no value at all)
-        kind = "BIGINT" if integers else "JSON" if json_numbers else "DOUBLE" if numbers else None
+        kind = "BIGINT" if whole[c] else "JSON" if exact[c] else "DOUBLE" if numbers[c] else None
         if kind is not None:
             con.execute(
                 f'ALTER TABLE "{table}" ALTER {quote(c)} SET DATA TYPE {kind} '
                 f"USING CAST(trim({quote(c)}) AS {kind})"
             )
+
+
+def _all(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], test: str
+) -> dict[str, bool]:
+    """Whether ``test`` (SQL over ``{x}``) holds on every value (nulls aside) of each column,
+    in one scan."""
+    if not columns:
+        return {}
+    checks = ", ".join(
+        f"bool_and({test.format(x=quote(c))}) FILTER (WHERE {quote(c)} IS NOT NULL)"
+        for c in columns
+    )
+    found = con.execute(f'SELECT {checks} FROM "{table}"').fetchone()
+    return {c: found[i] is not False for i, c in enumerate(columns)}
 
 
 def _read_csv(
