@@ -147,6 +147,9 @@ def test_check_exits_1_on_violations_and_0_when_all_hold(capsys, db):
         (["find", "--where", "state['balance'] <"], "does not parse"),
         (["state", "account-99"], "no stream 'account-99'"),
         (["whatif", "--edit", "798=not json"], "POSITION=JSON"),
+        # A misspelt field must not pass as "no match" or "holds".
+        (["find", "--where", "state['balanse'] < 0"], "KeyError: 'balanse'"),
+        (["check", "-i", "state['balanse'] >= 0"], "could not be evaluated on any of the 1,929"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, db, args, message):

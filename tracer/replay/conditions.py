@@ -4,7 +4,9 @@ Names available in an expression: ``state`` (the state of the event's stream, or
 model / the event's key), ``event`` (``event.type``, ``event.data[...]``, ...), ``stream``,
 ``key``, and Python's builtins. A condition that looks up a field the state does not have
 (``KeyError``, ``IndexError``) is *undefined* for that state: ``find`` does not stop there and
-``check`` reports no violation. Any other error stops the replay with a clear message.
+``check`` reports no violation. A condition undefined on every event it was tried on (a field
+name spelled wrong, most likely) is an error, not a silent "no match" or "holds". Any other error
+stops the replay with a clear message.
 """
 
 from __future__ import annotations
@@ -47,6 +49,19 @@ class Condition:
         else:
             raise ConditionError(f"a condition is an expression or a callable, not {where!r}")
         self._globals: dict[str, Any] = {"__builtins__": builtins}
+        self.defined = 0  # events on which it was true or false
+        self.undefined = 0  # events on which it looked up a missing field
+        self._missing: str | None = None  # the first such lookup
+
+    def require_defined(self, what: str = "condition") -> None:
+        """Raise when the condition was undefined on every event it was tried on."""
+        if self.defined or not self.undefined:
+            return
+        raise ConditionError(
+            f"{what} {self.source!r} could not be evaluated on any of the {self.undefined:,} "
+            f"events it was tried on ({self._missing}): is the field spelled right? "
+            "(state.get('name') gives None for a field a state may lack)"
+        )
 
     def __call__(self, state: Any, event: Event, key: Any = None) -> bool | None:
         try:
@@ -55,13 +70,17 @@ class Condition:
             else:
                 scope = {"state": state, "event": event, "stream": event.stream, "key": key}
                 result = eval(self._code, self._globals, scope)
-        except (KeyError, IndexError):
+        except (KeyError, IndexError) as exc:
+            self.undefined += 1
+            if self._missing is None:
+                self._missing = f"{type(exc).__name__}: {exc}"
             return None
         except Exception as exc:
             raise ConditionError(
                 f"condition {self.source!r} failed on event at position {event.position} "
                 f"(stream {event.stream}, type {event.type}): {type(exc).__name__}: {exc}"
             ) from exc
+        self.defined += 1
         return bool(result)
 
 

@@ -195,6 +195,7 @@ def find(
             if _holds(replay, condition, event, bucket, stream, walk):
                 found = (event, bucket)
         if found is None:
+            condition.require_defined()
             return None
         event, bucket = found
         state = _state_at(replay, event, bucket)
@@ -204,6 +205,7 @@ def find(
     for event, bucket in walk:
         if _holds(replay, condition, event, bucket, stream, walk):
             return _match(event, bucket, clone(walk.view(bucket)))
+    condition.require_defined()
     return None
 
 
@@ -285,4 +287,6 @@ def check(
             elif holds and row is not None:
                 row["until"] = event.position
                 del open_rows[key]
+    for invariant in checks:
+        invariant.require_defined("invariant")
     return _frame(rows, CHECK_COLUMNS)
