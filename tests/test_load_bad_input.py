@@ -109,7 +109,9 @@ def test_bad_csv_rows(tmp_path: Path) -> None:
     rejected = store.rejected()
     assert rejected["source_row"].tolist() == [3, 4, 5]
     reasons = rejected["reason"].tolist()
-    assert reasons[0].startswith("malformed CSV row: ") and rejected["raw"][0] == "s-1,Oops,2"
+    # One reason per row, with the count of columns the row has.
+    assert reasons[0] == "malformed CSV row: Expected Number of Columns: 4 Found: 3"
+    assert rejected["raw"][0] == "s-1,Oops,2"
     assert reasons[1:] == ["version is not an integer: two", "data is not valid JSON"]
     assert '"version":"two"' in rejected["raw"][1]
 

@@ -188,6 +188,20 @@ def test_csv_values_beyond_the_sniffed_rows_are_not_altered(tmp_path: Path) -> N
     }
 
 
+def test_csv_numbers_stay_numbers_beside_a_value_that_is_not_one(tmp_path: Path) -> None:
+    lines = ["stream,type,amount,price"] + [f"s-{i},T,{i},{i}.5" for i in range(1, 25_001)]
+    lines.append("s-x,T,n/a,unknown")
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n")
+    store = tracer.open()
+    assert store.load(path).loaded == 25_001
+    rows = store.sql("SELECT stream, data FROM events WHERE stream IN ('s-5', 's-x')").values
+    assert {s: json.loads(d) for s, d in rows.tolist()} == {
+        "s-5": {"amount": 5, "price": 5.5},
+        "s-x": {"amount": "n/a", "price": "unknown"},
+    }
+
+
 def test_parquet(tmp_path: Path) -> None:
     path = tmp_path / "events.parquet"
     con = duckdb.connect()

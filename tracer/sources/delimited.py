@@ -42,16 +42,17 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     # DuckDB casts a value beyond the sniffed rows into the sniffed type without a word when it
     # can: ``2.5`` into an integer column becomes 3, ``2026-03-01 10:00`` into a date loses its
     # time. Such columns are read as text and typed once every value has been seen.
-    whole = [c for c in sniffed if c not in types and _lossy(sniffed[c]) == "integer"]
+    numeric = [c for c in sniffed if c not in types and _lossy(sniffed[c]) == "integer"]
     types.update({c: "VARCHAR" for c in sniffed if c not in types and _lossy(sniffed[c])})
     for _attempt in range(len(sniffed) + 1):
         bad, cast = _read_csv(con, table, path, types)
         widen = {c: "VARCHAR" for c in cast if types.get(c) != "VARCHAR"}
         if not widen:
             break
+        numeric += [c for c in widen if _numeric(sniffed.get(c, ""))]
         types.update(widen)
         con.execute(f'DROP TABLE "{table}"')
-    _type_numbers(con, table, whole)
+    _type_numbers(con, table, numeric)
     good = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     records = good + len(bad)
     lines = count_lines(path)
@@ -72,6 +73,14 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     )
 
 
+def _numeric(kind: str) -> bool:
+    return (
+        kind in ("DOUBLE", "FLOAT", "REAL")
+        or kind.startswith("DECIMAL")
+        or _lossy(kind) == "integer"
+    )
+
+
 def _lossy(kind: str) -> str | None:
     """Whether a sniffed type would silently alter later values: "integer", "temporal" or None."""
     if kind.endswith("INT") or kind in ("HUGEINT", "UHUGEINT"):
@@ -82,9 +91,11 @@ def _lossy(kind: str) -> str | None:
 
 
 def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
-    """Type the columns sniffed as integers (read as text) by every value they hold: BIGINT when
+    """Type the columns sniffed as numbers (read as text) by every value they hold: BIGINT when
     all are whole; JSON numbers, exactly as written, when some are not (``5`` stays 5 beside
-    ``2.5``); DOUBLE for other numbers (``+5``, ``.5``); else they stay text."""
+    ``2.5``); DOUBLE for other numbers (``+5``, ``.5``); where some values are not numbers at
+    all, JSON again, each value a number or a string as it looks (``x`` does not make every
+    amount of the file a string)."""
     staged = con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall()
     columns = [c for c, kind in staged if c in columns and kind == "VARCHAR"]
     if not columns:
@@ -97,13 +108,7 @@ def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
         r"regexp_full_match({x}, '\s*[-+]?[0-9]+\s*') AND TRY_CAST({x} AS BIGINT) IS NOT NULL",
     )
     rest = [c for c in columns if not whole[c]]
-    exact = _all(
-        con,
-        table,
-        rest,
-        "CASE WHEN json_valid(trim({x})) "
-        "THEN json_type(trim({x})) IN ('UBIGINT', 'BIGINT', 'DOUBLE') ELSE false END",
-    )
+    exact = _all(con, table, rest, _is_json_number("trim({x})"))
     numbers = _all(
         con,
         table,
@@ -111,12 +116,23 @@ def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
         "TRY_CAST({x} AS DOUBLE) IS NOT NULL",
     )
     for c in columns:
+        x = f"trim({quote(c)})"
         kind = "BIGINT" if whole[c] else "JSON" if exact[c] else "DOUBLE" if numbers[c] else None
         if kind is not None:
-            con.execute(
-                f'ALTER TABLE "{table}" ALTER {quote(c)} SET DATA TYPE {kind} '
-                f"USING CAST(trim({quote(c)}) AS {kind})"
+            cast = f"CAST({x} AS {kind})"
+        else:  # some values are not numbers: each value as what it is, a number or a string
+            kind, cast = (
+                "JSON",
+                f"CASE WHEN {_is_json_number(x)} THEN {x}::JSON ELSE to_json({quote(c)}) END",
             )
+        con.execute(f'ALTER TABLE "{table}" ALTER {quote(c)} SET DATA TYPE {kind} USING {cast}')
+
+
+def _is_json_number(x: str) -> str:
+    return (
+        f"CASE WHEN json_valid({x}) THEN json_type({x}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
+        "ELSE false END"
+    )
 
 
 def _all(
@@ -153,8 +169,14 @@ def _read_csv(
                               store_rejects=true, rejects_table='{rejects}', rejects_scan='{scans}')"""
         )
         bad = con.execute(
-            f"""SELECT line, ltrim(any_value(csv_line), chr(13) || chr(10)),
-                       string_agg(DISTINCT error_message, '; ' ORDER BY error_message)
+            # DuckDB reports a short (long) row once per missing (extra) column: the first
+            # (last) of those messages gives the count the row has.
+            f"""SELECT line, ltrim(any_value(csv_line), chr(13) || chr(10)), CASE
+                    WHEN bool_or(error_type = 'MISSING COLUMNS') THEN arg_min(error_message,
+                        column_idx) FILTER (WHERE error_type = 'MISSING COLUMNS')
+                    WHEN bool_or(error_type = 'TOO MANY COLUMNS') THEN arg_max(error_message,
+                        column_idx) FILTER (WHERE error_type = 'TOO MANY COLUMNS')
+                    ELSE string_agg(DISTINCT error_message, '; ' ORDER BY error_message) END
                 FROM "{rejects}" GROUP BY line ORDER BY line"""
         ).fetchall()
         cast = {
