@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 import tracer
+from tracer.replay import Replay
+from tracer.replay.points import PointError
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -442,3 +444,31 @@ def test_fields_beside_the_payload_keep_their_json_types_in_meta(tmp_path: Path)
         {"shard": 2, "replayed": False},
         {"shard": 2.5, "region": {"id": 7}},
     ]
+
+
+def test_versions_that_go_back_or_skip_numbers_are_reported(tmp_path: Path) -> None:
+    """A lost or misordered event is loaded as it is, but the load says so, and a version that
+    is not there is not silently taken for the one before it."""
+    rows = [
+        {"stream": "c-1", "version": 2, "type": "A", "data": {}},
+        {"stream": "c-1", "version": 1, "type": "A", "data": {}},
+        {"stream": "c-1", "version": 4, "type": "A", "data": {}},
+        {"stream": "c-2", "version": 1, "type": "A", "data": {}},
+        {"stream": "c-2", "version": 2, "type": "A", "data": {}},
+    ]
+    path = write_jsonl(tmp_path / "v.jsonl", rows)
+    store = tracer.open()
+    report = store.load(str(path))
+    assert report.loaded == 5
+    assert report.warnings == [
+        "versions go back in 1 stream(s), 1 time(s); "
+        f"first: c-1 version 1 comes after version 2 at {path}:2",
+        "versions skip numbers in 1 stream(s), 1 time(s); "
+        f"first: c-1 version 4 follows version 1 at {path}:3",
+    ]
+    replay = Replay(store)
+    with pytest.raises(PointError, match="no version 3: its versions run from 1 to 4 with gaps"):
+        replay.state("c-1", "version:3")
+    # A load with clean versions says nothing.
+    clean = tracer.open()
+    assert clean.load(str(write_jsonl(tmp_path / "ok.jsonl", rows[3:]))).warnings == []

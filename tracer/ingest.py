@@ -68,6 +68,8 @@ class LoadReport:
     sources: list[SourceReport] = field(default_factory=list)
     reasons: list[tuple[str, int]] = field(default_factory=list)  # most frequent first
     first_rejections: list[dict[str, Any]] = field(default_factory=list)
+    #: What was loaded but looks wrong (versions out of order or with gaps), in plain words.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -127,6 +129,8 @@ def load_sources(
                     )
                 notify(f"loaded {staged.source}", part.rows_read, part.rows_read)
         _summarise(con, report)
+        if any("version" in part.mapping for part in report.sources):
+            report.warnings = version_warnings(con, load_id)
         report.seconds = round(_time.perf_counter() - started, 3)
         con.execute(
             "INSERT INTO loads VALUES (?, now() - to_microseconds(?), now(), ?, ?, ?, ?, ?, ?, ?)",
@@ -163,6 +167,32 @@ def load_sources(
     finally:
         con.execute("SET TimeZone = 'UTC'")
     return report
+
+
+def version_warnings(con: duckdb.DuckDBPyConnection, load_id: int) -> list[str]:
+    """Streams of this load whose versions go back or skip numbers in log order (a lost or
+    misordered event: ``version:N`` and replays trust the order), with the first example."""
+    rows = con.execute(
+        """WITH steps AS (
+               SELECT stream, position, version, source, source_row, load_id,
+                      lag(version) OVER (PARTITION BY stream ORDER BY position) AS prev
+               FROM events WHERE stream IN (SELECT stream FROM events WHERE load_id = ?))
+           SELECT version < prev AS back, count(DISTINCT stream), count(*),
+                  arg_min([stream, CAST(prev AS VARCHAR), CAST(version AS VARCHAR),
+                           source || ':' || source_row], position)
+           FROM steps WHERE load_id = ? AND version <> prev + 1
+           GROUP BY back ORDER BY back DESC""",
+        [load_id, load_id],
+    ).fetchall()
+    warnings = []
+    for back, streams, steps, (stream, prev, version, where) in rows:
+        what = "go back" if back else "skip numbers"
+        move = "comes after" if back else "follows"
+        warnings.append(
+            f"versions {what} in {streams:,} stream(s), {steps:,} time(s); first: {stream} "
+            f"version {version} {move} version {prev} at {where}"
+        )
+    return warnings
 
 
 def _add(report: LoadReport, part: SourceReport) -> None:

@@ -150,6 +150,8 @@ def _show_report(store: Store, report: Any, *, json: bool) -> None:
         f"of {report.rows_read:,} rows read in {report.seconds:.2f}s into {store.path}",
         highlight=False,
     )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.reasons:
         console.print("[bold]Rejected rows[/] (see [cyan]tracer rejected[/]):")
         for reason, count in report.reasons:

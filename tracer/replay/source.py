@@ -108,20 +108,27 @@ class EventSource:
     def _resolve_version(self, point: Point, stream: str | None) -> int:
         if stream is None:
             raise PointError(f"{point} needs a stream: a version counts one stream's events")
-        first, last_version, at = single_row(
+        first, low, high, count, at = single_row(
             self.con.execute(
-                "SELECT min(position), max(version), max(position) FILTER (WHERE version <= ?) "
+                "SELECT min(position), min(version), max(version), count(*), "
+                "max(position) FILTER (WHERE version = ?) "
                 f"FROM events WHERE stream = {sql_literal(stream)}",
                 [point.value],
             ).fetchall()
         )
         if first is None:
             raise PointError(f"no stream {stream!r} in the store")
-        if point.value > last_version:
-            raise PointError(
-                f"stream {stream!r} has no version {point.value}: its last version is {last_version}"
+        if point.value == 0:
+            return first - 1
+        if at is None:
+            gaps = " with gaps" if count != high - low + 1 else ""
+            where = (
+                f"its last version is {high}"
+                if point.value > high
+                else f"its versions run from {low} to {high}{gaps}"
             )
-        return at if at is not None else first - 1
+            raise PointError(f"stream {stream!r} has no version {point.value}: {where}")
+        return at
 
     def first_late(self, hi: int, until: datetime, stream: str | None = None) -> int | None:
         """The first position ``<= hi`` whose event is later than ``until`` (``None``: none is).
