@@ -179,3 +179,25 @@ def test_human_output_is_readable(capsys, db):
     assert code == 0 and "-132" in out and "798" in out
     code, out, _ = run(capsys, "state", "account-7", "--db", db, "-p", ACCOUNT)
     assert code == 0 and "Greta Lindqvist" in out
+
+
+def test_an_unknown_projection_name_lists_the_ones_the_file_has(capsys, db):
+    spec = ACCOUNT.rpartition(":")[0] + ":Acount"
+    code, _, err = run(capsys, "state", "account-7", "--db", db, "-p", spec)
+    assert code == 2 and "no 'Acount'" in err and "(projections: Account, Balances)" in err
+
+
+def test_json_output_takes_sets_in_a_state(capsys, db, tmp_path):
+    tags = tmp_path / "tags.py"
+    tags.write_text(
+        "from tracer import Projection, on\n"
+        "class Channels(Projection):\n"
+        "    def initial(self):\n"
+        "        return {'channels': set()}\n"
+        "    @on('Withdrawn')\n"
+        "    def withdrawn(self, state, event):\n"
+        "        state['channels'].add(event.data['channel'])\n"
+    )
+    doc = run_json(capsys, "state", "account-7", "--db", db, "-p", f"{tags}:Channels")
+    assert doc["state"]["channels"] == sorted(doc["state"]["channels"], key=repr)
+    assert doc["state"]["channels"]

@@ -210,3 +210,28 @@ def test_a_large_log_gets_a_stream_index_on_first_need_and_a_small_one_does_not(
     reopened = tracer.open(path, read_only=True)
     assert reopened.ensure_stream_index() is True
     assert reopened.events("account-7").equals(before)
+
+
+def test_a_store_held_by_another_process_is_named_with_that_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    tracer.open(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+            "print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(TracerError, match=rf"in use by another process \(PID {holder.pid}\)"):
+            tracer.open(path)
+    finally:
+        holder.communicate("")

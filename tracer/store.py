@@ -45,6 +45,12 @@ class Store:
         try:
             self.con = duckdb.connect(target, read_only=read_only)
         except duckdb.Error as exc:  # locked by another process, not a database, ...
+            held = re.search(r"\(PID (\d+)\)", str(exc))
+            if "lock" in str(exc).lower() and held:
+                raise TracerError(
+                    f"store {target} is in use by another process (PID {held.group(1)}), such as "
+                    "a `tracer load --follow`; stop it, or follow with `tracer tui --follow`"
+                ) from exc
             raise TracerError(f"cannot open store {target}: {_first_line(exc)}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
         self.lock = threading.RLock()

@@ -55,7 +55,11 @@ def _default(value: Any) -> Any:
         return value.item()
     if value is pd.NaT:
         return None
-    raise TypeError
+    if isinstance(value, set | frozenset):  # (a projection may keep a set in its state)
+        return sorted(value, key=repr)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def print_json(document: Any) -> None:

@@ -387,7 +387,9 @@ def check(
 @app.command()
 def checkpoints(
     projection: str | None = ProjectionOption,
-    every: int = typer.Option(100_000, "--every", help="Save states every this many events."),
+    every: int = typer.Option(
+        100_000, "--every", min=1, help="Save states every this many events."
+    ),
     drop: bool = typer.Option(False, "--drop", help="Forget this projection's checkpoints."),
     db: str | None = DbOption,
     json: bool = JsonOption,

@@ -72,15 +72,6 @@ def _module(target: str) -> ModuleType:
 
 
 def _pick(module: ModuleType, name: str, spec: str) -> type[Projection]:
-    if name:
-        found = getattr(module, name, None)
-        if found is None:
-            raise ProjectionLoadError(f"{spec}: no {name!r} in {module.__name__}")
-        if isinstance(found, Projection):
-            return type(found)
-        if not (isinstance(found, type) and issubclass(found, Projection)):
-            raise ProjectionLoadError(f"{spec}: {name} is not a Projection subclass")
-        return found
     candidates = [
         value
         for value in vars(module).values()
@@ -89,8 +80,18 @@ def _pick(module: ModuleType, name: str, spec: str) -> type[Projection]:
         and value not in (Projection, ReadModel, DefaultProjection)
         and value.__module__ == module.__name__
     ]
+    names = ", ".join(sorted(c.__name__ for c in candidates)) or "none"
+    if name:
+        found = getattr(module, name, None)
+        if found is None:
+            where = spec.rpartition(":")[0] or module.__name__
+            raise ProjectionLoadError(f"{spec}: no {name!r} in {where} (projections: {names})")
+        if isinstance(found, Projection):
+            return type(found)
+        if not (isinstance(found, type) and issubclass(found, Projection)):
+            raise ProjectionLoadError(f"{spec}: {name} is not a Projection subclass")
+        return found
     if len(candidates) != 1:
-        names = ", ".join(sorted(c.__name__ for c in candidates)) or "none"
         raise ProjectionLoadError(f"{spec}: name the projection as {spec}:Name (found: {names})")
     return candidates[0]
 
