@@ -181,6 +181,21 @@ def test_human_output_is_readable(capsys, db):
     assert code == 0 and "Greta Lindqvist" in out
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_terminal_without_cutting_names_or_numbers(capsys, db, monkeypatch, width):
+    from tracer.cli.common import console
+
+    monkeypatch.setattr(console, "width", width)
+    code, out, _ = run(capsys, "history", "account-7", "balance", "--db", db, "-p", ACCOUNT)
+    lines = out.splitlines()
+    assert code == 0 and all(len(line.rstrip()) <= width for line in lines)
+    overdraft = next(line for line in lines if line.split()[:1] == ["798"])
+    # the row reads whole: position, time, type, the new balance and the change
+    assert "Withdrawn" in overdraft and "-132" in overdraft and "-410" in overdraft
+    code, out, _ = run(capsys, "blame", "account-7", "--db", db, "-p", ACCOUNT)
+    assert code == 0 and '"Greta' in out and "TransferRecei" in out
+
+
 def test_an_unknown_projection_name_lists_the_ones_the_file_has(capsys, db):
     spec = ACCOUNT.rpartition(":")[0] + ":Acount"
     code, _, err = run(capsys, "state", "account-7", "--db", db, "-p", spec)

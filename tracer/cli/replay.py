@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pandas as pd
 import typer
+from rich.box import SIMPLE_HEAD
 from rich.console import Group
 from rich.json import JSON
 from rich.panel import Panel
@@ -53,6 +54,8 @@ def _when(value: Any) -> str:
         return ""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
+    if console.width < 100:  # (milliseconds are the first thing a narrow terminal can spare)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
@@ -72,11 +75,32 @@ def _state_panel(result: StateResult | Match, title: str) -> Panel:
     return Panel(Group(facts, body), title=title, title_align="left", border_style="cyan")
 
 
+#: Columns never wrapped: numbers and times read wrong when cut in the middle.
+_WHOLE = {"time", "position", "version", "op", "events", "until", "Δ", "added", "removed"}
+#: Columns cut with an ellipsis rather than folded (names whose start says enough).
+_CUT = {"type", "event id", "stream"}
+
+
+#: Columns a narrow terminal leaves out (the others say enough; --json has them all).
+_SPARE = {"version", "op", "event id"}
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=title, header_style="bold cyan", title_justify="left")
+    if console.width < 100:
+        spare = _SPARE | ({"type"} if len(set(columns) - _SPARE) > 6 else set())
+        keep = [i for i, column in enumerate(columns) if column not in spare]
+        columns = [columns[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    # Rules under the header only: in 80 columns the vertical lines cost a column's worth.
+    table = Table(title=title, header_style="bold cyan", title_justify="left", box=SIMPLE_HEAD)
     for column in columns:
-        short = column in ("time", "position", "version", "op", "events", "until", "Δ")
-        table.add_column(column, overflow="fold", no_wrap=short)
+        whole = column in _WHOLE
+        if whole:
+            table.add_column(column, no_wrap=True)
+        elif column in _CUT:
+            table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=16)
+        else:  # the values themselves: never squeezed out of sight
+            table.add_column(column, overflow="fold", min_width=8)
     for row in rows:
         table.add_row(*row)
     return table
