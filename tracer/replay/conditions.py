@@ -4,8 +4,8 @@ Names available in an expression: ``state`` (the state of the event's stream, or
 model / the event's key), ``event`` (``event.type``, ``event.data[...]``, ...), ``stream``,
 ``key``, and Python's builtins. A condition that looks up a field the state does not have
 (``KeyError``, ``IndexError``) is *undefined* for that state: ``find`` does not stop there and
-``check`` reports no violation. A condition undefined on every event it was tried on (a field
-name spelled wrong, most likely) is an error, not a silent "no match" or "holds". Any other error
+``check`` reports no violation. A condition undefined on every event of the log (a field name
+spelled wrong, most likely) is an error, not a silent "no match" or "holds". Any other error
 stops the replay with a clear message.
 """
 
