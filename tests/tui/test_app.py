@@ -3,6 +3,7 @@ command palette, read models, themes, and --follow."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,16 @@ import tracer
 from tracer.tui.commands import ACTIONS
 from tracer.tui.screens import HelpScreen
 
-from .conftest import BANK, BANK_PROJECTION, press, settle, started, wait_until
+from .conftest import (
+    BANK,
+    BANK_PROJECTION,
+    account_projection,
+    press,
+    settle,
+    started,
+    type_prompt,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -157,3 +167,32 @@ async def test_marks_diff_a_read_model_as_a_whole(bank_store, make_app):
         cells = [[str(c) for c in rows.get_row_at(i)] for i in range(rows.row_count)]
         assert ["accounts.account-7", "change", "278", "-132"] in cells
         assert any(r[:2] == ["total", "change"] for r in cells)
+
+
+async def test_at_80_columns_the_status_shortens_the_name_and_keeps_the_debugger_state(
+    bank_store, make_app
+):
+    app = make_app(bank_store, account_projection())
+    app.source_name = "sample_logs/bank.jsonl"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await type_prompt(pilot, "f", "stream:account-7")
+        await type_prompt(pilot, "colon", "797")
+        await press(pilot, "M", "x", "k", "m")
+        await type_prompt(pilot, "b", "type:AccountClosed")
+        await pilot.press("space")
+        status = app.query_one("#status")
+        line = str(status.render())
+        assert len(line) <= status.content_size.width
+        # (playback may have moved the cursor on: any position)
+        assert re.search(r" · stream:account… · #\d+ · ▶ 10/s · A #793 · B #797 · ● 1 · ✗ 1$", line)
+        assert "bank.jsonl" not in line  # the name gave way first
+        await pilot.resize_terminal(100, 24)
+        await settle(pilot)
+        line = str(status.render())
+        assert line.startswith("tracer …/bank.jsonl · ") and line.endswith("● 1 · ✗ 1"), line
+        await pilot.press("space")
+        await pilot.resize_terminal(160, 24)
+        await settle(pilot)
+        line = str(status.render())  # room again: everything whole
+        assert line.startswith("tracer sample_logs/bank.jsonl · ") and "stream:account-7 · " in line

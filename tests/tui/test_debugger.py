@@ -7,7 +7,7 @@ import orjson
 import pytest
 from textual.widgets import DataTable
 
-from tracer.tui.screens import BreakpointsScreen, ResultScreen
+from tracer.tui.screens import BreakpointsScreen, HelpScreen, ResultScreen
 
 from .conftest import account_projection, press, started, type_prompt, wait_until
 
@@ -209,3 +209,74 @@ async def test_copy_and_export_the_state_as_json(bank_store, make_app, tmp_path)
         await press(pilot, "enter")
         assert orjson.loads(target.read_bytes()) == app.detail.state
         assert not app.prompt.display
+
+
+async def test_a_breakpoint_that_raises_is_disabled_once_and_continue_goes_on(bank_store, make_app):
+    app = make_app(bank_store, account_projection())
+    notes: list[str] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        app.notify = lambda message, **kwargs: notes.append(str(message))  # type: ignore[method-assign]
+        await type_prompt(pilot, "b", "state.balance < 0")  # a dict has no .balance
+        await type_prompt(pilot, "b", "type:AccountClosed")
+        await press(pilot, "c")
+        assert app.timeline.position == CLOSED[0]
+        assert [b.enabled for b in app.session.breakpoints] == [False, True]
+        disabled = [n for n in notes if "disabled" in n]
+        assert len(disabled) == 1
+        assert "state.balance < 0" in disabled[0] and "AttributeError" in disabled[0]
+        await press(pilot, "c")
+        assert app.timeline.position == CLOSED[1]
+        await type_prompt(pilot, "colon", str(CLOSED[0] - 5))
+        await pilot.press("space")  # play goes on too, to the next valid breakpoint
+        await wait_until(pilot, lambda: not app.playing, "playback to stop")
+        assert app.timeline.position == CLOSED[0]
+        assert len([n for n in notes if "disabled" in n]) == 1  # said once
+        await press(pilot, "B")
+        options = app.screen.query_one("#breakpoints-list")
+        assert str(options.get_option_at_index(0).prompt).startswith("○ state.balance < 0")
+
+
+async def test_a_dialog_or_any_other_key_pauses_playback(bank_store, make_app):
+    app = make_app(bank_store, account_projection())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        await type_prompt(pilot, "colon", str(FIRST_WITHDRAWAL - 1))
+        await press(pilot, "m", "j", "M")
+        await pilot.press("space", "plus")  # a speed change keeps playing
+        assert app.playing and app.session.speed == 20
+        await wait_until(pilot, lambda: app.timeline.position > OVERDRAFT + 2, "playback")
+        await press(pilot, "d")  # the diff of the stream under the cursor when d was pressed
+        assert not app.playing and isinstance(app.screen, ResultScreen)
+        paused = app.timeline.position
+        await press(pilot, "escape")
+        for key in ("question_mark", "B"):  # help, the breakpoints list
+            await pilot.press("space")
+            moved = lambda was=paused: app.timeline.position > was  # noqa: E731
+            await wait_until(pilot, moved, "playback")
+            await press(pilot, key)
+            assert not app.playing and app.screen is not app.screen_stack[0]
+            assert app._play_timer is None  # no tick moves the cursor behind the dialog
+            paused = app.timeline.position
+            await press(pilot, "escape")
+        await pilot.press("space")
+        app.push_screen(HelpScreen())  # a screen a worker opens (a diff, a what-if) pauses too
+        assert not app.playing
+        await press(pilot, "escape")
+        await pilot.press("space")
+        await press(pilot, "j")  # a step pauses: the cursor is the user's again
+        assert not app.playing
+
+
+async def test_a_type_breakpoint_on_a_type_the_log_lacks_is_refused(bank_store, make_app):
+    app = make_app(bank_store, account_projection())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        await type_prompt(pilot, "b", "type:Withdrawnn")
+        assert app.prompt.display and app.session.breakpoints == []
+        error = str(app.query_one("#prompt-error").render())
+        assert "no event has type Withdrawnn (did you mean Withdrawn?)" in error
+        assert "AccountClosed" in error and "Deposited" in error  # the known types
+        await type_prompt(pilot, "b", "type:Withdrawn, AccountClosed")
+        assert not app.prompt.display
+        assert [b.types for b in app.session.breakpoints] == [("Withdrawn", "AccountClosed")]

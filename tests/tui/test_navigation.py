@@ -8,7 +8,7 @@ import tracer
 from tracer.synthetic import fill_store
 from tracer.tui.timeline import MAX_PAGES, PAGE
 
-from .conftest import press, settle, started, type_prompt
+from .conftest import account_projection, press, settle, started, type_prompt
 
 pytestmark = pytest.mark.asyncio
 
@@ -148,3 +148,25 @@ async def test_clicking_the_time_strip_jumps_to_that_time(synthetic_store, make_
         ).fetchone()[0]
         assert 100 < expected < 200 and app.timeline.position == expected
         assert strip.cursor_column in (48, 49)
+
+
+async def test_go_to_within_a_filter_stays_on_the_events_it_shows(bank_store, make_app):
+    app = make_app(bank_store, account_projection())
+    own = stream_positions(bank_store, "account-7")
+    notes: list[str] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot)
+        app.notify = lambda message, **kwargs: notes.append(str(message))  # type: ignore[method-assign]
+        await type_prompt(pilot, "f", "stream:account-7")
+        assert app.timeline.row_count == len(own)
+        await type_prompt(pilot, "colon", "end")
+        assert app.timeline.position == own[-1] and app.filter.label == "stream:account-7"
+        # 10:17 in account-7 is #793 (#796 is another stream's)
+        await type_prompt(pilot, "colon", "2026-03-04T10:17")
+        assert app.timeline.position == 793 and app.timeline.row_count == len(own)
+        await type_prompt(pilot, "colon", "-2")  # rows of the filtered timeline
+        assert app.timeline.position == own[own.index(793) - 2]
+        assert not notes
+        await type_prompt(pilot, "colon", "796")  # an explicit hidden position clears it
+        assert app.timeline.position == 796 and app.filter.empty
+        assert notes == ["#796 was hidden by the filter: showing every event"]

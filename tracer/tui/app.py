@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tracer.errors import TracerError
@@ -33,6 +33,7 @@ from tracer.tui.panels import ChangePanel, StatePanel
 from tracer.tui.prompt import PromptBar
 from tracer.tui.screens import HelpScreen, LoadScreen
 from tracer.tui.session import Session
+from tracer.tui.status import Part, StatusLine
 from tracer.tui.streams import StreamsPanel
 from tracer.tui.strip import TimeStrip, parse_row_time
 from tracer.tui.timeline import Timeline
@@ -94,7 +95,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("", id="status")
+        yield StatusLine(id="status")
         yield TimeStrip(id="strip")
         with Horizontal(id="body"):
             yield StreamsPanel(self.store, id="streams")
@@ -359,26 +360,34 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
     def update_status(self) -> None:
         if not self.is_mounted:
             return
-        parts = [f"[b]tracer[/] {self.source_name}"]
+        # when the line is too long: the name shortens, then the filter, "tracer" goes, then
+        # the name; the search and busy texts shorten after that
+        parts = [
+            Part("tracer", "bold", shrink=((3, 0),)),
+            Part(self.source_name, join=" ", shrink=((1, 12), (4, 0)), keep_end=True),
+        ]
         timeline = self.timeline
         view = timeline.view
         total = max(self.total_events, view.count)
-        if self.view_filter().empty:
-            parts.append(f"{total:,} events")
+        flt = self.view_filter()
+        if flt.empty:
+            parts.append(Part(f"{total:,} events"))
         else:
-            parts.append(f"{view.count:,} of {total:,} · [b]{_escape(self.view_filter().label)}[/]")
+            parts.append(Part(f"{view.count:,} of {total:,}"))
+            parts.append(Part(flt.label, "bold", shrink=((2, 12), (5, 1))))
         position = timeline.position
         if position is not None:
-            parts.append(f"#{position}")
+            parts.append(Part(f"#{position}"))
         if self.matches is not None and len(self.matches):
-            parts.append(f"/{_escape(self.search.label)} ({len(self.matches):,})")
-        parts.extend(self.debugger_status())
+            parts.append(Part(f"/{self.search.label}", shrink=((6, 2),)))
+            parts.append(Part(f"({len(self.matches):,})", join=" "))
+        parts.extend(Part(text) for text in self.debugger_status())
         busy = [SLOW_GROUPS[group] for group, n in self.running.items() if n]
         if busy:
-            parts.append("[i]" + ", ".join(busy) + "…[/]")
+            parts.append(Part(", ".join(busy) + "…", "italic", shrink=((7, 1),)))
         if self.follow:
-            parts.append(f"following (+{self.followed:,})" if self.followed else "following")
-        self.query_one("#status", Static).update(" · ".join(parts))
+            parts.append(Part(f"following (+{self.followed:,})" if self.followed else "following"))
+        self.query_one(StatusLine).show(parts)
 
     # -- follow mode --------------------------------------------------------------------------
     @work(thread=True, group="follow", exit_on_error=False)
@@ -415,7 +424,3 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         stream = self.cursor_stream() or "state"
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stream)
         return str(Path(f"{safe}-{self.timeline.position or 0}.json"))
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")

@@ -250,22 +250,35 @@ def event_row(cur: duckdb.DuckDBPyConnection, position: int) -> dict[str, Any] |
 
 
 def resolve_point(
-    cur: duckdb.DuckDBPyConnection, text: str, current: int, stream: str | None
+    cur: duckdb.DuckDBPyConnection,
+    text: str,
+    current: int,
+    stream: str | None,
+    flt: EventFilter | None = None,
 ) -> int:
     """Where a "go to" input points: ``1234``, ``#1234``, ``pos:1234``, ``+10``/``-10``,
     ``version:3`` (of the current stream), ``time:2026-03-01T12:00`` or a bare ISO time.
 
-    A time means the last event at or before it, as for ``--at time:``.
+    A time means the last event at or before it, as for ``--at time:``. Within a filter
+    (``flt``) everything but an explicit position stays on the events the filter shows: ``end``
+    is the last of them, a time or version the last of them at or before it, and ``+N``/``-N``
+    count rows of the filtered timeline.
     """
+    flt = flt or EventFilter()
+    shown = "" if flt.empty else " shown by the filter"
     spec = text.strip()
     if not spec:
         raise TracerError("type a position (1234), +N/-N, version:N, or a time (2026-03-01T12:00)")
     lowered = spec.lower()
     if lowered == "end":
-        (last,) = cur.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-        return int(last)
+        found = _last_where(cur, flt)
+        if found is None:
+            raise TracerError(f"no event{shown}")
+        return found
     if spec[0] in "+-" and spec[1:].isdigit():
-        return max(1, current + int(spec))
+        if flt.empty:
+            return max(1, current + int(spec))
+        return _offset_row(cur, flt, current, int(spec))
     bare = spec.lstrip("#")
     if lowered.startswith("pos:"):
         bare = spec[4:].strip()
@@ -275,13 +288,10 @@ def resolve_point(
         number = spec[8:].strip()
         if stream is None or not number.isdigit():
             raise TracerError("version:N needs a number and an event of a stream under the cursor")
-        (found,) = cur.execute(
-            "SELECT max(position) FROM events WHERE stream = ? AND version <= ?",
-            [stream, int(number)],
-        ).fetchone()
+        found = _last_where(cur, flt, "stream = ? AND version <= ?", stream, int(number))
         if found is None:
-            raise TracerError(f"stream {stream} has no version {number}")
-        return int(found)
+            raise TracerError(f"stream {stream} has no version {number}{shown}")
+        return found
     moment = spec[5:].strip() if lowered.startswith("time:") else spec
     try:
         when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
@@ -289,13 +299,38 @@ def resolve_point(
         raise TracerError(
             f"cannot read {spec!r}: use a position (1234), +N/-N, version:N or an ISO time"
         ) from None
-    (found,) = cur.execute(
-        "SELECT max(position) FROM events WHERE time <= CAST(? AS TIMESTAMPTZ)",
-        [when.isoformat()],
-    ).fetchone()
+    found = _last_where(cur, flt, "time <= CAST(? AS TIMESTAMPTZ)", when.isoformat())
     if found is None:
-        raise TracerError(f"no event at or before {moment}")
-    return int(found)
+        raise TracerError(f"no event{shown} at or before {moment}")
+    return found
+
+
+def _last_where(
+    cur: duckdb.DuckDBPyConnection, flt: EventFilter, condition: str = "", *params: Any
+) -> int | None:
+    """The last position the filter keeps where ``condition`` holds."""
+    query = f"SELECT max(position) FROM events {flt.where(condition)}"
+    (found,) = cur.execute(query, [*flt.params, *params]).fetchone()
+    return None if found is None else int(found)
+
+
+def _offset_row(cur: duckdb.DuckDBPyConnection, flt: EventFilter, current: int, rows: int) -> int:
+    """The event ``rows`` rows after (before, negative) ``current`` among those the filter
+    keeps, or the last (first) of them when there are fewer."""
+    if rows == 0:
+        return current
+    op, order = (">", "ASC") if rows > 0 else ("<", "DESC")
+    where = flt.where(f"position {op} ?")
+    query = f"""SELECT position FROM events {where} ORDER BY position {order}
+                LIMIT 1 OFFSET ?"""
+    found = cur.execute(query, [*flt.params, current, max(abs(rows) - 1, 0)]).fetchone()
+    if found is not None:
+        return int(found[0])
+    agg = "max" if rows > 0 else "min"
+    (edge,) = cur.execute(
+        f"SELECT {agg}(position) FROM events {flt.where()}", list(flt.params)
+    ).fetchone()
+    return current if edge is None else int(edge)
 
 
 def _existing(cur: duckdb.DuckDBPyConnection, position: int) -> int:

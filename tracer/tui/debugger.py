@@ -3,11 +3,16 @@ what-if, blame, copy and export. A mixin of :class:`tracer.tui.app.TracerApp`.""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from textual import work
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
+from textual.dom import DOMNode
 
 from tracer.errors import TracerError
 from tracer.tui import messages as msg
@@ -25,8 +30,31 @@ else:
     _Base = object
 
 
+#: actions that leave playback running: play itself (it pauses) and the speed keys
+PLAYBACK_ACTIONS = frozenset({"play", "speed"})
+
+
 class DebuggerActions(_Base):
     # -- playback -----------------------------------------------------------------------------
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Any key action but play and speed pauses playback first (a step, a prompt, a diff
+        of the stream under the cursor): nothing moves under the user's hands."""
+        name = parse_action(action)[1] if isinstance(action, str) else action[1]
+        if name not in PLAYBACK_ACTIONS:
+            self.stop_playing()
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """A dialog (help, diff, what-if, breakpoints, the palette) pauses playback: the cursor
+        does not move behind it."""
+        self.stop_playing()
+        return super().push_screen(screen, *args, **kwargs)
+
     def action_play(self) -> None:
         if self.playing:
             self.stop_playing()
@@ -82,13 +110,37 @@ class DebuggerActions(_Base):
     def submit_debugger_prompt(self, mode: str, value: str) -> None:
         if mode == "break":
             breakpoint = Breakpoint.parse(value)
-            self.session.add_breakpoint(breakpoint)
-            self.prompt.close()
-            self.timeline.focus()
-            self._breakpoints_changed()
-            self.notify(f"breakpoint: {breakpoint.describe()} (c: continue, C: reverse)", timeout=4)
+            if breakpoint.kind == "type":
+                self._check_types(breakpoint)  # the prompt stays open until the log says
+            else:
+                self._add_breakpoint(breakpoint)
         elif mode == "export":
             self.export_state(value)
+
+    @work(thread=True, group="break", exclusive=True, exit_on_error=False)
+    def _check_types(self, breakpoint: Breakpoint) -> None:
+        """A type breakpoint names types the log has: a typo would never stop."""
+        cur = self.store.cursor()
+        try:
+            rows = cur.execute("SELECT DISTINCT type FROM events ORDER BY type").fetchall()
+        finally:
+            cur.close()
+        problem = unknown_types(breakpoint.types, [t for (t,) in rows if t is not None])
+        if problem:
+            self.post_message(msg.Failed("break", problem))
+        else:
+            self.post_message(msg.BreakpointChecked(breakpoint))
+
+    def on_breakpoint_checked(self, message: msg.BreakpointChecked) -> None:
+        self._add_breakpoint(message.breakpoint)
+
+    def _add_breakpoint(self, breakpoint: Breakpoint) -> None:
+        self.session.add_breakpoint(breakpoint)
+        if self.prompt.mode == "break":  # not another prompt opened since
+            self.prompt.close()
+            self.timeline.focus()
+        self._breakpoints_changed()
+        self.notify(f"breakpoint: {breakpoint.describe()} (c: continue, C: reverse)", timeout=4)
 
     def _breakpoints_changed(self) -> None:
         self.timeline.breakpoint_types = self.session.break_types
@@ -102,6 +154,22 @@ class DebuggerActions(_Base):
                 self._breakpoints_changed()
 
         self.push_screen(BreakpointsScreen(self.session.breakpoints), done)
+
+    def on_breakpoints_failed(self, message: msg.BreakpointsFailed) -> None:
+        """A condition that raises would raise on every continue: disable it, say so once."""
+        errors = dict(message.failed)
+        self.session.breakpoints = [
+            b.disabled() if b.kind == "state" and b.text in errors else b
+            for b in self.session.breakpoints
+        ]
+        self._breakpoints_changed()
+        for text, error in errors.items():
+            self.notify(
+                f"breakpoint {text!r} disabled (B to see it): {error}",
+                title="breakpoint disabled",
+                severity="warning",
+                timeout=10,
+            )
 
     def action_continue(self, direction: int) -> None:
         self.stop_playing()
@@ -120,12 +188,15 @@ class DebuggerActions(_Base):
         scoped = self.scope.sql == "stream = ?" and not self.replay.is_read_model
         stream = self.scope.params[0] if scoped else None
         try:
-            hit = next_hit(cur, self.replay, self.session, position, forward, stream)
+            search = next_hit(cur, self.replay, self.session, position, forward, stream)
         except TracerError as exc:
             self.post_message(msg.Failed("continue", str(exc)))
             return
         finally:
             cur.close()
+        if search.failed:  # handled first: the breakpoints are off before the cursor moves
+            self.post_message(msg.BreakpointsFailed(search.failed))
+        hit = search.hit
         if purpose == "play":
             self.post_message(
                 msg.ResultReady("play-stop", "", None if hit is None else hit.position)
@@ -333,6 +404,21 @@ class DebuggerActions(_Base):
         if session.skipped:
             parts.append(f"✗ {len(session.skipped)}")
         return parts
+
+
+def unknown_types(wanted: tuple[str, ...], known: list[str], listed: int = 20) -> str:
+    """An error naming the ``wanted`` types no event has and listing the ``known`` ones; ""
+    when every wanted type is known."""
+    missing = [t for t in wanted if t not in set(known)]
+    if not missing:
+        return ""
+    guesses = {g for t in missing for g in difflib.get_close_matches(t, known, n=1)}
+    hint = f" (did you mean {', '.join(sorted(guesses))}?)" if guesses else ""
+    shown = ", ".join(known[:listed]) + (
+        f" … +{len(known) - listed}" if len(known) > listed else ""
+    )
+    word = "type" if len(missing) == 1 else "types"
+    return f"no event has {word} {', '.join(missing)}{hint}; known types: {shown or 'none'}"
 
 
 def _cell(change: Any, side: str) -> str:

@@ -113,6 +113,14 @@ class Hit:
     reason: str
 
 
+@dataclass
+class HitSearch:
+    """The nearest hit, and the state conditions that raised on the way (text, error)."""
+
+    hit: Hit | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
 def next_hit(
     cur: duckdb.DuckDBPyConnection,
     replay: Any,
@@ -120,30 +128,37 @@ def next_hit(
     position: int,
     forward: bool,
     stream: str | None = None,
-) -> Hit | None:
+) -> HitSearch:
     """The nearest breakpoint hit strictly after (or before) ``position``.
 
     Type breakpoints are one SQL query; state conditions are the replay engine's ``find``
     (a watchpoint: the first event after which the condition holds, or the last one before).
+    A condition that raises is left out and reported in ``failed``: the others still count.
     """
     hits: list[Hit] = []
+    failed: list[tuple[str, str]] = []
     types = sorted(session.break_types)
     found = type_hit(cur, types, position, forward)
     if found is not None:
         hits.append(Hit(found, "type " + ", ".join(types)))
     for condition in session.state_conditions:
         # find() looks strictly after ``start`` forward, at or before it backward
-        if forward:
-            match = replay.find(condition, stream=stream, start=position)
-        elif position > 1:
-            match = replay.find(condition, stream=stream, start=position - 1, backward=True)
-        else:
-            match = None
+        try:
+            if forward:
+                match = replay.find(condition, stream=stream, start=position)
+            elif position > 1:
+                match = replay.find(condition, stream=stream, start=position - 1, backward=True)
+            else:
+                match = None
+        except TracerError as exc:
+            failed.append((condition, str(exc)))
+            continue
         if match is not None:
             hits.append(Hit(int(match.position), condition))
     if not hits:
-        return None
-    return min(hits, key=lambda h: h.position) if forward else max(hits, key=lambda h: h.position)
+        return HitSearch(None, failed)
+    pick = min if forward else max
+    return HitSearch(pick(hits, key=lambda h: h.position), failed)
 
 
 def blame_position(replay: Any, stream: str, at: int, path: Any) -> tuple[int, str] | None:

@@ -8,6 +8,7 @@ import numpy as np
 from textual.message import Message
 
 from tracer.tui.data import RateHistogram, TimelineView
+from tracer.tui.session import Breakpoint
 
 
 class ViewReady(Message):
@@ -68,6 +69,22 @@ class Failed(Message):
         super().__init__()
         self.where = where
         self.message = message
+
+
+class BreakpointChecked(Message):
+    """A breakpoint the log can hit (its types exist): add it."""
+
+    def __init__(self, breakpoint: Breakpoint) -> None:
+        super().__init__()
+        self.breakpoint = breakpoint
+
+
+class BreakpointsFailed(Message):
+    """State conditions that raised while looking for a hit: (condition text, error)."""
+
+    def __init__(self, failed: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.failed = failed
 
 
 class LoadProgress(Message):

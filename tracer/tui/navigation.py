@@ -172,7 +172,9 @@ class NavigationActions(_Base):
     def _goto(self, text: str) -> None:
         cur = self.store.cursor()
         try:
-            position = resolve_point(cur, text, self.timeline.position or 1, self.cursor_stream())
+            position = resolve_point(
+                cur, text, self.timeline.position or 1, self.cursor_stream(), self.view_filter()
+            )
         except TracerError as exc:
             self.post_message(msg.Failed("goto", str(exc)))
             return

@@ -40,6 +40,9 @@ class Breakpoint:
             raise TracerError(f"not a Python expression: {exc.msg} in {spec!r}") from None
         return cls("state", spec)
 
+    def disabled(self) -> Breakpoint:
+        return Breakpoint(self.kind, self.text, self.types, False)
+
     def describe(self) -> str:
         return f"type {', '.join(self.types)}" if self.kind == "type" else self.text
 
