@@ -253,6 +253,9 @@ def test_map_sql_that_does_not_bind(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match=r"--map stream=nosuch \|\| 'x'") as info:
         tracer.open().load(path, mapping=["stream=nosuch || 'x'"])
     assert "\n" not in str(info.value)
+    # the columns there are, not the binder's wording
+    assert "no such column or expression (columns: " in str(info.value)
+    assert "Binder" not in str(info.value)
     with pytest.raises(MappingError, match="--map type="):
         tracer.open().load(path, mapping=["type=lower("])
 
