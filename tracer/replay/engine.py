@@ -156,11 +156,10 @@ class Replay:
         ``position``; for ``time:T`` it leaves out the events later than T, of which ``late``
         is the first (``None`` when times never go back, as in most logs)."""
         point = parse_point(at)
-        position = self.source.resolve(point, stream)
         if point.kind != "time":
-            return position, None, None
+            return self.source.resolve(point, stream), None, None
         assert isinstance(point.value, datetime)
-        late = self.source.first_late(position, point.value, stream)
+        position, late = self.source.time_point(point.value, stream)
         return position, late, None if late is None else point.value
 
     def _stream_state(

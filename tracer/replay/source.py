@@ -79,30 +79,17 @@ class EventSource:
     def resolve(self, at: Any, stream: str | None = None) -> int:
         """The position a point stands for: the state there is the fold of events ``<= it``."""
         point = parse_point(at)
-        last = self.max_position()
         if point.kind == "end":
-            return last
+            return self.max_position()
         if point.kind == "pos":
             assert isinstance(point.value, int)
+            last = self.max_position()
             if point.value > last:
                 raise PointError(f"no event at position {point.value}: the log ends at {last}")
             return point.value
         if point.kind == "time":
-            # One stream's point is its own last event at or before T: the log's last one may
-            # come after a later event of that stream when sources' clocks interleave.
             assert isinstance(point.value, datetime)
-            if stream is not None and self.has_stream_index():
-                times = self._stream_times(stream)
-                mask = pc.less_equal(times["time"], pa.scalar(point.value, times["time"].type))
-                return pc.max(times["position"].filter(mask)).as_py() or 0
-            where = "" if stream is None else f" AND stream = {sql_literal(stream)}"
-            row = single_row(
-                self.con.execute(
-                    f"SELECT coalesce(max(position), 0) FROM events WHERE time <= ?{where}",
-                    [point.value],
-                ).fetchall()
-            )
-            return row[0]
+            return self.time_point(point.value, stream)[0]
         return self._resolve_version(point, stream)
 
     def _resolve_version(self, point: Point, stream: str | None) -> int:
@@ -130,26 +117,32 @@ class EventSource:
             raise PointError(f"stream {stream!r} has no version {point.value}: {where}")
         return at
 
-    def first_late(self, hi: int, until: datetime, stream: str | None = None) -> int | None:
-        """The first position ``<= hi`` whose event is later than ``until`` (``None``: none is).
-
-        Folding up to ``hi`` is then "every event at or before ``until``" only before it.
-        """
+    def time_point(self, until: datetime, stream: str | None = None) -> tuple[int, int | None]:
+        """``(position, late)`` for ``time:until``: the last event at or before ``until`` (of one
+        stream, when named: the log's last one may come after a later event of that stream when
+        sources' clocks interleave), and the first event before it that is later than
+        ``until`` (``None``: none is, and folding up to ``position`` is exactly "every event at
+        or before ``until``")."""
         if stream is not None and self.has_stream_index():
             times = self._stream_times(stream)
-            mask = pc.and_(
-                pc.less_equal(times["position"], hi),
-                pc.greater(times["time"], pa.scalar(until, times["time"].type)),
+            at = pa.scalar(until, times["time"].type)
+            position = pc.max(times["position"].filter(pc.less_equal(times["time"], at)))
+            position = position.as_py() or 0
+            late = pc.and_(
+                pc.less_equal(times["position"], position), pc.greater(times["time"], at)
             )
-            return pc.min(times["position"].filter(mask)).as_py()
+            return position, pc.min(times["position"].filter(late)).as_py()
         where = "" if stream is None else f" AND stream = {sql_literal(stream)}"
-        row = single_row(
+        position, late = single_row(
             self.con.execute(
-                f"SELECT min(position) FROM events WHERE position <= ? AND time > ?{where}",
-                [int(hi), until],
+                f"""WITH p AS (SELECT coalesce(max(position), 0) AS p FROM events
+                               WHERE time <= ?{where})
+                    SELECT p, (SELECT min(position) FROM events
+                               WHERE position <= p AND time > ?{where}) FROM p""",
+                [until, until],
             ).fetchall()
         )
-        return None if row is None else row[0]
+        return position, late
 
     def _stream_times(self, stream: str) -> pa.Table:
         """Position and time of one stream's events, looked up in the stream index (a lone
