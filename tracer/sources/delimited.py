@@ -92,43 +92,33 @@ def _lossy(kind: str) -> str | None:
 
 def _type_numbers(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
     """Type the columns sniffed as numbers (read as text) by every value they hold: BIGINT when
-    all are whole; JSON numbers, exactly as written, when some are not (``5`` stays 5 beside
-    ``2.5``); DOUBLE for other numbers (``+5``, ``.5``); where some values are not numbers at
-    all, JSON again, each value a number or a string as it looks (``x`` does not make every
-    amount of the file a string)."""
+    all are whole, else JSON with each value as it looks: a number exactly as written (``5``
+    stays 5 beside ``2.5``), any other number as a double (``+5``, ``.5``), and text that is no
+    number as a string (``n/a`` does not make every amount of the file a string)."""
     staged = con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{table}")').fetchall()
     columns = [c for c, kind in staged if c in columns and kind == "VARCHAR"]
-    if not columns:
-        return
-    # One cheap scan for the usual case, whole numbers; the others only for what remains.
     whole = _all(
         con,
         table,
         columns,
         r"regexp_full_match({x}, '\s*[-+]?[0-9]+\s*') AND TRY_CAST({x} AS BIGINT) IS NOT NULL",
     )
-    rest = [c for c in columns if not whole[c]]
-    exact = _all(con, table, rest, _is_json_number("trim({x})"))
-    numbers = _all(
-        con,
-        table,
-        [c for c in rest if not exact[c]],
-        "TRY_CAST({x} AS DOUBLE) IS NOT NULL",
-    )
     for c in columns:
         x = f"trim({quote(c)})"
-        kind = "BIGINT" if whole[c] else "JSON" if exact[c] else "DOUBLE" if numbers[c] else None
-        if kind is not None:
-            cast = f"CAST({x} AS {kind})"
-        else:  # some values are not numbers: each value as what it is, a number or a string
-            kind, cast = (
-                "JSON",
-                f"CASE WHEN {_is_json_number(x)} THEN {x}::JSON ELSE to_json({quote(c)}) END",
+        if whole[c]:
+            kind, cast = "BIGINT", f"CAST({x} AS BIGINT)"
+        else:
+            number = f"TRY_CAST({x} AS DOUBLE)"
+            kind = "JSON"
+            cast = (
+                f"CASE WHEN {_is_json_number(x)} THEN {x}::JSON WHEN {number} IS NOT NULL "
+                f"THEN to_json({number}) ELSE to_json({quote(c)}) END"
             )
         con.execute(f'ALTER TABLE "{table}" ALTER {quote(c)} SET DATA TYPE {kind} USING {cast}')
 
 
 def _is_json_number(x: str) -> str:
+    # (a CASE: json_type raises on text that is not JSON, and AND does not short-circuit)
     return (
         f"CASE WHEN json_valid({x}) THEN json_type({x}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
         "ELSE false END"
