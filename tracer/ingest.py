@@ -347,8 +347,8 @@ def _resolve(
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if resolved.origin == "map":
-                cols = ", ".join(list(visible)[:20]) or "none"
                 if "not found" in message:  # (DuckDB's binder names the column it lacks)
+                    cols = ", ".join(list(visible)[:20]) or "none"
                     message = f"no such column or expression (columns: {cols})"
                 raise MappingError(f"--map {name}={resolved.spec}: {message}") from exc
             raise MappingError(

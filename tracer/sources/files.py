@@ -126,7 +126,7 @@ def _stage_jsonl(
     if lines < 0:
         return _stage_lines(con, table, path, "jsonl", columns, late)
     con.execute(
-        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns | late, _needs_record(columns))} '
+        f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns, late)} '
         f"FROM {reader}"
     )
     return _staged_json(
@@ -169,7 +169,7 @@ def _stage_json_array(
     try:
         columns = _sample_columns(con, reader) if known is None else known
         late = _late_keys(columns) if known is None else {}
-        select = _transform_select("json", columns | late, _needs_record(columns))
+        select = _transform_select("json", columns, late)
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT {select} FROM {reader}')
     except duckdb.Error as exc:
         raise SourceError(
@@ -208,7 +208,7 @@ def _stage_lines(
         _line_batches(path) if batches is None else batches(),
         pa.schema([(ROW, pa.int64()), ("line", pa.string())]),
     )
-    select = _transform_select("json", columns | late, _needs_record(columns))
+    select = _transform_select("json", columns, late)
     con.execute(
         f"""CREATE TEMP TABLE "{table}" AS
             SELECT {ROW}, {select}, line AS _line
@@ -315,8 +315,11 @@ def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, st
     return kinds
 
 
-def _transform_select(json_col: str, columns: dict[str, str], record: bool) -> str:
-    """Columns for each key, ``_invalid`` for unparsable lines, the record if needed."""
+def _transform_select(json_col: str, columns: Columns, late: Columns) -> str:
+    """Columns for each sampled (and late) key, ``_invalid`` for unparsable lines, the record
+    if needed."""
+    record = _needs_record(columns)
+    columns = columns | late
     schema = orjson.dumps(
         {k: ("JSON" if v == "JSON" else "VARCHAR") for k, v in columns.items()}
     ).decode()
