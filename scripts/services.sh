@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Start, stop or describe the servers the live-source tests use: nats-server (JetStream) and
-# PostgreSQL, both on loopback, with their data under .services/ (PostgreSQL's under /tmp when
-# the checkout is not reachable by the postgres user). Installs them, and protoc (which tests use
-# to compile .proto files), with apt-get when missing.
+# PostgreSQL, both on loopback, with their state under .services/. Everything PostgreSQL's own
+# processes write (data, socket, log) lives in one directory the postgres user can write:
+# .services/pg when it can reach the checkout, else a private /tmp/tracer-pg.* directory that
+# `stop` removes. Installs the servers, and protoc (which tests use to compile .proto files),
+# with apt-get when missing.
 #
 #   bash scripts/services.sh start   # install if missing, start, wait, print export lines
 #   bash scripts/services.sh env     # print the export lines of running servers
@@ -64,15 +66,15 @@ wait_for() {  # wait_for WHAT COMMAND...: poll until COMMAND succeeds or WAIT_SE
     done
 }
 
-pg_data_dir() {  # .services/pg when the postgres user can reach it, else a private /tmp dir
-    if [ -f "$DIR/pg.path" ]; then cat "$DIR/pg.path"; return; fi
+pg_home() {  # where PostgreSQL writes: data/ and pg.log, in a directory the postgres user owns
+    if [ -f "$DIR/pg.path" ] && [ -d "$(cat "$DIR/pg.path")" ]; then cat "$DIR/pg.path"; return; fi
     local dir="$DIR/pg"
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$dir"
         if ! runuser -u postgres -- test -w "$dir" 2>/dev/null; then
             rmdir "$dir"
-            dir="$(mktemp -d /tmp/tracer-pg.XXXXXX)"
+            dir="$(mktemp -d /tmp/tracer-pg.XXXXXX)"  # the checkout is closed to postgres
             chown postgres: "$dir"
         fi
     fi
@@ -99,8 +101,9 @@ start_nats() {
 }
 
 start_pg() {
-    local data port
-    data=$(pg_data_dir)
+    local home data port
+    home=$(pg_home)
+    data="$home/data"
     if [ -f "$DIR/pg.port" ] && pg_ready "$(cat "$DIR/pg.port")"; then
         port=$(cat "$DIR/pg.port")
     else
@@ -111,11 +114,9 @@ start_pg() {
                 || die "initdb failed: see $DIR/initdb.log"
         fi
         say "starting PostgreSQL on 127.0.0.1:$port"
-        touch "$DIR/pg.log"
-        [ "$(id -u)" = 0 ] && chown postgres: "$DIR/pg.log"
-        as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$DIR/pg.log" -w -t "$WAIT_SECONDS" start \
+        as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$home/pg.log" -w -t "$WAIT_SECONDS" start \
             -o "-h 127.0.0.1 -p $port -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-            >&2 || die "PostgreSQL did not start: see $DIR/pg.log"
+            >&2 || die "PostgreSQL did not start: $(tail -n 3 "$home/pg.log" 2>/dev/null | tr '\n' ' ')(log: $home/pg.log)"
         echo "$port" > "$DIR/pg.port"
         wait_for "PostgreSQL" "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres
         as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres tracer_test 2>/dev/null || true
@@ -134,9 +135,16 @@ stop_all() {
         fi
         rm -f "$DIR/nats.pid" "$DIR/nats.port" "$DIR/nats.mon"
     fi
-    if [ -f "$DIR/pg.path" ] && [ -f "$(cat "$DIR/pg.path")/postmaster.pid" ]; then
-        say "stopping PostgreSQL"
-        as_pg "$PG_BIN/pg_ctl" -D "$(cat "$DIR/pg.path")" -m fast -w stop >&2 || true
+    if [ -f "$DIR/pg.path" ]; then
+        local home
+        home=$(cat "$DIR/pg.path")
+        if [ -f "$home/data/postmaster.pid" ]; then
+            say "stopping PostgreSQL"
+            as_pg "$PG_BIN/pg_ctl" -D "$home/data" -m fast -w stop >&2 || true
+        fi
+        case "$home" in  # what was made outside the checkout goes; .services/pg stays for reuse
+            /tmp/tracer-pg.*) rm -rf "$home"; rm -f "$DIR/pg.path" ;;
+        esac
     fi
     rm -f "$DIR/pg.port" "$ENV_FILE"
 }
