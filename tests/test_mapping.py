@@ -14,7 +14,7 @@ import pytest
 import tracer
 from tracer.cli import main
 from tracer.errors import MappingError, TracerError
-from tracer.mapping import parse_mapping
+from tracer.load.mapping import parse_mapping
 
 # The names the issue lists, field by field.
 ALIASES = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tracer.api import Store, open
 from tracer.errors import TracerError
-from tracer.store import Store, open
 
 __all__ = ["Store", "TracerError", "open"]
 __version__ = "0.1.0"

@@ -1,7 +1,8 @@
 """The tracer store: an embedded DuckDB database holding the canonical ``events`` table.
 
-``Store`` is the spine of the Python API: the CLI, the terminal UI and the notebooks all open one
-and call its methods. Every query here runs in DuckDB, in bulk.
+``Store`` reads what the loader (``tracer.load``) wrote: events, streams, rejected rows, loads.
+The Python API's ``tracer.Store`` (``tracer.api``) adds loading on top. Every query here runs in
+DuckDB, in bulk.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -76,38 +76,6 @@ class Store:
         cur = self.con.cursor()
         cur.execute("SET TimeZone = 'UTC'")
         return cur
-
-    # -- loading ----------------------------------------------------------------------------
-    def load(
-        self,
-        *sources: str | os.PathLike[str],
-        format: str | None = None,
-        table: str | None = None,
-        mapping: dict[str, str] | Iterable[str] | None = None,
-        strict: bool = False,
-        tz: str | None = None,
-        progress: Callable[[str, int, int | None], None] | None = None,
-        **options: Any,
-    ) -> Any:
-        """Load one or more sources (files, globs, directories, SQLite databases, URLs).
-
-        Returns a :class:`tracer.ingest.LoadReport` that accounts for every row read:
-        ``loaded + rejected + duplicates == rows_read``.
-        """
-        from tracer.ingest import load_sources
-
-        with self.lock:
-            return load_sources(
-                self,
-                [str(s) for s in sources],
-                format=format,
-                table=table,
-                mapping=mapping,
-                strict=strict,
-                tz=tz,
-                progress=progress,
-                **options,
-            )
 
     # -- queries ----------------------------------------------------------------------------
     def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
@@ -345,10 +313,3 @@ def _filter_kwargs(filters: dict[str, Any]) -> dict[str, Any]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
-    """Open (or create) a tracer store. ``None`` gives an in-memory store."""
-    if path is not None and read_only and not Path(path).exists():
-        raise TracerError(f"no store at {path}: load some events first (tracer load SOURCE)")
-    return Store(path, read_only=read_only)

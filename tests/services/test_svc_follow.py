@@ -14,7 +14,7 @@ import pytest
 
 import tracer
 from tracer.errors import TracerError
-from tracer.follow import follow, follow_in_thread
+from tracer.load.follow import follow, follow_in_thread
 
 pytestmark = pytest.mark.services
 

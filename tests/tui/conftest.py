@@ -13,8 +13,8 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
 
 import tracer
+from tracer.api import Store
 from tracer.replay import Replay
-from tracer.store import Store
 from tracer.synthetic import fill_store
 from tracer.tui import TracerApp
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tracer.api import Store
 from tracer.errors import TracerError
-from tracer.store import Store
 from tracer.tui.data import (
     EventFilter,
     build_view,

@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tracer.store import Store, default_db_path
-from tracer.store import open as open_store
+from tracer.api import Store
+from tracer.api import open as open_store
+from tracer.store import default_db_path
 
 console = Console()
 console_err = Console(stderr=True)

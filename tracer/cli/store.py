@@ -10,6 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tracer.api import Store
+from tracer.api import open as open_store
 from tracer.cli import app
 from tracer.cli.common import (
     DbOption,
@@ -21,8 +23,7 @@ from tracer.cli.common import (
     open_db,
     print_json,
 )
-from tracer.store import Store, default_db_path
-from tracer.store import open as open_store
+from tracer.store import default_db_path
 
 
 @app.command()
@@ -163,7 +164,7 @@ def _show_report(store: Store, report: Any, *, json: bool) -> None:
 
 
 def _follow(store: Store, sources: list[str], options: dict[str, Any], *, json: bool) -> None:
-    from tracer.follow import follow
+    from tracer.load import follow
 
     stop = threading.Event()
 

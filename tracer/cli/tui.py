@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from tracer.api import open as open_store
 from tracer.cli import app
 from tracer.cli.common import DbOption, open_db
 from tracer.errors import TracerError
-from tracer.store import open as open_store
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """What every source hands to the loader: rows staged in a DuckDB table, with their provenance.
 
 A source reads its input (a file, a database table, a JetStream stream) and writes the rows, as
-they are, into a temporary table of the store's connection. The loader (``tracer.ingest``) then
+they are, into a temporary table of the store's connection. The loader (``tracer.load``) then
 maps the staged columns to the canonical ``events`` columns, validates, de-duplicates and inserts,
 all in SQL. Sources never decide what an event is; they only read and account for rows.
 """

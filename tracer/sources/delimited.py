@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.mapping import ALIASES, quote, sql_string
+from tracer.fields import ALIASES, quote, sql_string
 from tracer.sources.base import ROW, Rejection, Staged, cut, settle, stage_name
 from tracer.sources.textio import count_lines, iter_lines
 

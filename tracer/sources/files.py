@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.mapping import ALIASES, quote, sql_string
+from tracer.fields import ALIASES, quote, sql_string
 from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
 from tracer.sources.delimited import stage_csv
 from tracer.sources.textio import (

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.mapping import ALIASES
+from tracer.fields import ALIASES
 from tracer.sources import presets
 from tracer.sources.base import ROW, Staged, stage_name
 from tracer.sources.nats import parse_since

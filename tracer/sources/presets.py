@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tracer.mapping import ALIASES, META_KEYS
+from tracer.fields import ALIASES, META_KEYS
 
 EXCLUDE = "_exclude"
 RESERVED = frozenset({EXCLUDE})

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.mapping import auto_detect
+from tracer.fields import auto_detect
 from tracer.sources import presets
 from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
 

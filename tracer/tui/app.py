@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tracer.api import Store
 from tracer.errors import TracerError
-from tracer.store import Store
 from tracer.tui import messages as msg
 from tracer.tui.commands import ACTIONS, bindings
 from tracer.tui.data import (
@@ -392,7 +392,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
     # -- follow mode --------------------------------------------------------------------------
     @work(thread=True, group="follow", exit_on_error=False)
     def _follow(self) -> None:
-        from tracer.follow import follow
+        from tracer.load import follow
 
         def report(result: Any) -> None:
             self.post_message(msg.FollowReport(result))

@@ -5,12 +5,13 @@ for: ``loaded + rejected + duplicates == rows_read``. Rejected rows are kept in 
 their source, row number, raw text and a plain reason.
 
 Steps: a source stages rows (``tracer.sources``); :func:`_resolve` picks the SQL of each canonical
-field (``--map`` > the source's preset > usual names); ``tracer.candidates`` builds typed columns
-and a reason for each bad row; ``tracer.dedupe`` drops duplicates, rejects conflicts and appends.
+field (``--map`` > the source's preset > usual names); ``tracer.load.candidates`` builds typed columns
+and a reason for each bad row; ``tracer.load.dedupe`` drops duplicates, rejects conflicts and appends.
 """
 
 from __future__ import annotations
 
+import os
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -21,17 +22,11 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from tracer.candidates import EXCLUDE_KEY, candidates
-from tracer.dedupe import deduplicate, insert
 from tracer.errors import MappingError, SourceError, StrictLoadError, TracerError
-from tracer.mapping import (
-    Resolved,
-    auto_detect,
-    parse_mapping,
-    quote,
-    spec_sql,
-    sql_string,
-)
+from tracer.fields import auto_detect, quote, sql_string
+from tracer.load.candidates import EXCLUDE_KEY, candidates
+from tracer.load.dedupe import deduplicate, insert
+from tracer.load.mapping import Resolved, parse_mapping, spec_sql
 from tracer.sources import stage_source
 from tracer.sources.base import RAW_LIMIT, Staged, cut, settle
 
@@ -84,6 +79,36 @@ class LoadReport:
         return (
             f"{self.loaded} loaded, {self.rejected} rejected, {self.duplicates} duplicates "
             f"of {self.rows_read} rows read"
+        )
+
+
+def load(
+    store: Store,
+    *sources: str | os.PathLike[str],
+    format: str | None = None,
+    table: str | None = None,
+    mapping: dict[str, str] | Iterable[str] | None = None,
+    strict: bool = False,
+    tz: str | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> LoadReport:
+    """Load one or more sources (files, globs, directories, SQLite databases, URLs) into ``store``.
+
+    Returns a :class:`LoadReport` that accounts for every row read:
+    ``loaded + rejected + duplicates == rows_read``.
+    """
+    with store.lock:
+        return load_sources(
+            store,
+            [str(s) for s in sources],
+            format=format,
+            table=table,
+            mapping=mapping,
+            strict=strict,
+            tz=tz,
+            progress=progress,
+            **options,
         )
 
 

@@ -13,80 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tracer.errors import MappingError
-
-#: Canonical fields a mapping can set, with the source names recognised for each, in preference.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "position": ("position", "global_position", "seq_id", "notification_id", "commit_position"),
-    "event_id": (
-        "event_id",
-        "eventId",
-        "id",
-        "message_id",
-        "messageId",
-        "uuid",
-        "eventIdentifier",  # Axon
-    ),
-    "stream": (
-        "stream",
-        "streamId",
-        "stream_id",
-        "stream_name",
-        "streamName",
-        "aggregate_id",
-        "aggregateId",
-        "originator_id",
-        "eventStreamId",  # EventStoreDB
-        "aggregateIdentifier",  # Axon
-    ),
-    "category": ("category",),
-    "version": (
-        "version",
-        "stream_version",
-        "streamVersion",
-        "revision",
-        "stream_position",
-        "streamPosition",
-        "event_number",
-        "eventNumber",
-        "sequence",
-        "originator_version",
-        "sequenceNumber",  # Axon
-        "sequence_number",
-    ),
-    "type": (
-        "type",
-        "event_type",
-        "eventType",
-        "message_type",
-        "messageType",
-        "topic",
-        "payloadType",  # Axon
-        "payload_type",
-    ),
-    "time": (
-        "time",
-        "timestamp",
-        "created",
-        "created_at",
-        "createdAt",
-        "occurred_at",
-        "occurredAt",
-        "recorded_at",
-        "recordedAt",
-    ),
-    "data": ("data", "payload", "body", "state", "json_data", "event_data"),
-    "meta": ("meta", "metadata", "headers", "json_metadata", "event_metadata"),
-    "correlation_id": ("correlation_id", "correlationId"),
-    "causation_id": ("causation_id", "causationId"),
-}
-
-FIELDS = tuple(ALIASES)
-
-#: Where correlation and causation ids are found inside ``meta`` when no column holds them.
-META_KEYS = {
-    "correlation_id": ("correlation_id", "correlationId", "$correlationId"),
-    "causation_id": ("causation_id", "causationId", "$causationId"),
-}
+from tracer.fields import ALIASES, FIELDS, find_column, quote, sql_string
 
 _FIELD_SYNONYMS = {"id": "event_id", "metadata": "meta", "timestamp": "time", "payload": "data"}
 _IDENT = re.compile(r"^[A-Za-z_][\w$]*$")
@@ -132,20 +59,12 @@ def parse_mapping(items: Mapping[str, str] | Iterable[str] | None) -> dict[str, 
     return mapping
 
 
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def spec_sql(
     spec: str, columns: Mapping[str, str], json_columns: Iterable[str], *, as_json: bool
 ) -> Resolved:
     """SQL for one SPEC over the staged ``columns`` (name -> DuckDB type)."""
     json_cols = set(json_columns)
-    column = _find_column(spec, columns)
+    column = find_column(spec, columns)
     if column is not None:
         return Resolved(quote(column), spec, "map", json=column in json_cols)
     if _DOTTED.match(spec):
@@ -153,7 +72,7 @@ def spec_sql(
         if "[" in head:
             head, _, tail = head.partition("[")
             rest = f"[{tail}" + (f".{rest}" if rest else "")
-        column = _find_column(head, columns)
+        column = find_column(head, columns)
         if column is not None:
             path = "$" + ("" if rest.startswith("[") else ".") + rest
             source = _as_json_text(column, columns)
@@ -162,30 +81,6 @@ def spec_sql(
             sql = f"TRY({fn}({source}, {sql_string(path)}))"
             return Resolved(sql, spec, "map", json=as_json)
     return Resolved(f"({spec})", spec, "map", json=False)
-
-
-def auto_detect(columns: Mapping[str, str], taken: Iterable[str] = ()) -> dict[str, str]:
-    """``{field: column}`` for the canonical fields whose usual names appear among ``columns``."""
-    used = set(taken)
-    found: dict[str, str] = {}
-    for field_name, names in ALIASES.items():
-        for name in names:
-            column = _find_column(name, columns)
-            if column is not None and column not in used:
-                found[field_name] = column
-                used.add(column)
-                break
-    return found
-
-
-def _find_column(name: str, columns: Mapping[str, str]) -> str | None:
-    if name in columns:
-        return name
-    lowered = name.lower()
-    for column in columns:
-        if column.lower() == lowered:
-            return column
-    return None
 
 
 def _as_json_text(column: str, columns: Mapping[str, str]) -> str:

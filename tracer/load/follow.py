@@ -1,7 +1,7 @@
 """Follow mode: keep loading new events from sources as they arrive, until told to stop.
 
 ``tracer load SOURCE --follow`` and ``tracer tui SOURCE --follow`` call :func:`follow`. Each round
-loads every source once through :meth:`tracer.store.Store.load`, so each round is one transaction
+loads every source once through :func:`tracer.load.load`, so each round is one transaction
 with the loader's usual accounting, and then waits ``interval`` seconds:
 
 - a JetStream stream or a PostgreSQL table resumes from the cursor its last load committed, so a
@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import TracerError
+from tracer.load.ingest import LoadReport, load
 from tracer.sources import kind_of
 
 if TYPE_CHECKING:
     from tracer.store import Store
 
-Report = Any  # tracer.ingest.LoadReport
 LINE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".log", ".txt"}  # appended to line by line
 TAIL_SUFFIXES = {".jsonl", ".ndjson"}  # one event per line, no header: new lines load alone
 
@@ -48,7 +48,7 @@ class _Followed:
         self.options = dict(options)
         self.file = _FileState() if _is_file(spec, options.get("format")) else None
 
-    def load_new(self, store: Store) -> Report | None:
+    def load_new(self, store: Store) -> LoadReport | None:
         """Load what arrived since the last round; None when a file has nothing complete yet."""
         extra: dict[str, int] = {}
         lines = 0
@@ -58,7 +58,7 @@ class _Followed:
                 return None
             extra, lines = grown
         try:
-            report = store.load(self.spec, **self.options, **extra)
+            report = load(store, self.spec, **self.options, **extra)
         except TracerError:
             if self.file is not None:
                 self.file = _FileState()  # read it again next round
@@ -78,7 +78,7 @@ def follow(
     options: dict[str, Any] | None = None,
     interval: float = 1.0,
     stop: threading.Event | None = None,
-    on_report: Callable[[Report], None] | None = None,
+    on_report: Callable[[LoadReport], None] | None = None,
     on_error: Callable[[str, TracerError], None] | None = None,
     on_round: Callable[[int], None] | None = None,
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tracer.mapping import sql_string
+from tracer.fields import sql_string
 from tracer.sources.base import RAW_LIMIT, Staged
 
 

@@ -1,6 +1,6 @@
 """Typed canonical columns for staged rows, in SQL, with a plain ``_reason`` for each bad row.
 
-Given the SQL of each canonical field (from ``tracer.ingest._resolve``), :func:`candidates`
+Given the SQL of each canonical field (from ``tracer.load.ingest``), :func:`candidates`
 builds one temporary table: stream, type, id, version, UTC time, JSON data and meta, category,
 correlation and causation ids, the row number and order, and the reason a row cannot be loaded.
 """
@@ -12,7 +12,8 @@ import re
 import duckdb
 import orjson
 
-from tracer.mapping import META_KEYS, Resolved, quote, sql_string
+from tracer.fields import META_KEYS, quote, sql_string
+from tracer.load.mapping import Resolved
 from tracer.sources.base import Staged
 
 EXCLUDE_KEY = "_exclude"  # preset key: SQL condition for rows that are not events (e.g. tombstones)

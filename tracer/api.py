@@ -1,0 +1,32 @@
+"""The Python API's entry point: a store that loads as well as reads.
+
+``tracer.open(path)`` returns a :class:`Store`: the reading side of :class:`tracer.store.Store`
+plus :meth:`Store.load`, which runs the load pipeline (:mod:`tracer.load`). The CLI, the terminal
+UI and the notebooks all open one of these.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tracer import store as _store
+from tracer.errors import TracerError
+from tracer.load import LoadReport
+from tracer.load import load as _load
+
+
+class Store(_store.Store):
+    """An event store on DuckDB that sources can be loaded into. ``path=None``: in memory."""
+
+    def load(self, *sources: str | os.PathLike[str], **options: Any) -> LoadReport:
+        """Load sources; see :func:`tracer.load.load` for the options."""
+        return _load(self, *sources, **options)
+
+
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+    """Open (or create) a tracer store. ``None`` gives an in-memory store."""
+    if path is not None and read_only and not Path(path).exists():
+        raise TracerError(f"no store at {path}: load some events first (tracer load SOURCE)")
+    return Store(path, read_only=read_only)

@@ -1,0 +1,14 @@
+"""The load pipeline: staged source rows -> mapped, validated, de-duplicated rows of ``events``.
+
+``sources`` stage rows; here :mod:`~tracer.load.mapping` says which SQL gives each canonical
+field, :mod:`~tracer.load.candidates` types and checks them, :mod:`~tracer.load.dedupe` drops
+duplicates and appends, :mod:`~tracer.load.ingest` runs one load as one transaction and accounts
+for every row, and :mod:`~tracer.load.follow` repeats loads as sources grow.
+"""
+
+from __future__ import annotations
+
+from tracer.load.follow import follow, follow_in_thread
+from tracer.load.ingest import LoadReport, SourceReport, load, load_sources
+
+__all__ = ["LoadReport", "SourceReport", "follow", "follow_in_thread", "load", "load_sources"]
