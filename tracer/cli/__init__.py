@@ -35,7 +35,7 @@ def _register() -> None:
     # Importing a command module registers its commands on ``app``.
     import importlib
 
-    for name in ("store", "replay", "tui"):
+    for name in ("store", "replay", "tui", "sql"):
         try:
             importlib.import_module(f"tracer.cli.{name}")
         except ModuleNotFoundError as exc:
