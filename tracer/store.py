@@ -22,8 +22,10 @@ from tracer.errors import TracerError
 from tracer.schema import EVENT_COLUMNS, ensure_schema
 
 DEFAULT_DB = "tracer.duckdb"
-#: From this many events on, one-stream reads go through an index on ``events.stream``.
+#: From this many events on, point reads go through an index (``events.stream``, ids).
 STREAM_INDEX_MIN_EVENTS = 100_000
+#: Columns that point reads look up, and so may be indexed.
+INDEXABLE = ("stream", "event_id", "causation_id", "correlation_id")
 
 _PATH_CONDITION = re.compile(
     r"^\s*(?P<col>data|meta)(?P<path>(?:\.[A-Za-z_][\w-]*|\[\d+\])+)\s*"
@@ -84,20 +86,27 @@ class Store:
             return self.con.execute(query, params or []).df()
 
     def ensure_stream_index(self) -> bool:
-        """Whether ``events.stream`` is indexed; creates the index on a large enough log.
+        """Whether ``events.stream`` is indexed; see :meth:`ensure_index`."""
+        return self.ensure_index("stream")
 
-        A one-stream read (the state of ``account-42``) then costs a lookup instead of a scan of
-        the whole log. Small logs scan fast enough, and a read-only store is left as it is.
+    def ensure_index(self, column: str) -> bool:
+        """Whether ``events.<column>`` is indexed; creates the index on a large enough log.
+
+        A point read (the state of ``account-42``, the event with an id, what an event caused)
+        then costs a lookup instead of a scan of the whole log. Small logs scan fast enough, and
+        a read-only store is left as it is.
         """
+        if column not in INDEXABLE:
+            raise ValueError(f"no index on events.{column}")
         with self.lock:
             rows = self.con.execute(
                 "SELECT expressions FROM duckdb_indexes() WHERE table_name = 'events'"
             ).fetchall()
-            if any(str(r[0]).strip("[]'\" ") == "stream" for r in rows):
+            if any(str(r[0]).strip("[]'\" ") == column for r in rows):
                 return True
             if self.read_only or self.count() < STREAM_INDEX_MIN_EVENTS:
                 return False
-            self.con.execute("CREATE INDEX IF NOT EXISTS events_stream ON events (stream)")
+            self.con.execute(f"CREATE INDEX IF NOT EXISTS events_{column} ON events ({column})")
             return True
 
     def count(self) -> int:

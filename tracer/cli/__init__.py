@@ -35,7 +35,7 @@ def _register() -> None:
     # Importing a command module registers its commands on ``app``.
     import importlib
 
-    for name in ("store", "replay", "tui", "sql"):
+    for name in ("store", "replay", "tui", "sql", "trace"):
         try:
             importlib.import_module(f"tracer.cli.{name}")
         except ModuleNotFoundError as exc:
