@@ -3,8 +3,8 @@
 # PostgreSQL, both on loopback, with their state under .services/. Everything PostgreSQL's own
 # processes write (data, socket, log) lives in one directory the postgres user can write:
 # .services/pg when it can reach the checkout, else a private /tmp/tracer-pg.* directory that
-# `stop` removes. Installs the servers, and protoc (which tests use to compile .proto files),
-# with apt-get when missing.
+# `stop` removes. Installs the servers, protoc (which tests use to compile .proto files) and
+# chromium (which opens the evidence report in a test) with apt-get when missing.
 #
 #   bash scripts/services.sh start   # install if missing, start, wait, print export lines
 #   bash scripts/services.sh env     # print the export lines of running servers
@@ -41,6 +41,7 @@ install_missing() {
     command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || packages+=(nats-server)
     [ -x "$PG_BIN/pg_ctl" ] || packages+=(postgresql)
     command -v protoc >/dev/null 2>&1 || packages+=(protobuf-compiler)  # .proto files in tests
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)  # the evidence report's browser test
     [ ${#packages[@]} -eq 0 ] && return 0
     [ "$(id -u)" = 0 ] || die "missing ${packages[*]}: install them (apt-get install ${packages[*]})"
     say "installing ${packages[*]}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tracer
 
-CLIENT_PACKAGES = ("tracer.tui", "tracer.notebook")
+CLIENT_PACKAGES = ("tracer.tui", "tracer.notebook", "tracer.report")
 FORBIDDEN = ("textual", "plotly", "ipywidgets", "IPython", "nbclient")
 
 

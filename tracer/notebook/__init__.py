@@ -29,6 +29,7 @@ _EXPORTS = {
     "diff_bars": "state_figures",
     "distribution": "state_figures",
     "whatif_comparison": "state_figures",
+    "shape_timeline": "shape_figures",
     "HTML": "tracer.replay.html",
     "state_html": "tracer.replay.html",
     "diff_html": "tracer.replay.html",
