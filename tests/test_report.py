@@ -147,3 +147,34 @@ def test_a_report_never_shows_a_connection_password() -> None:
     )
     assert mask("nats://127.0.0.1:4222") == "nats://127.0.0.1:4222"
     assert mask("sample_logs/bank.jsonl") == "sample_logs/bank.jsonl"
+
+
+def test_tracer_audit_writes_the_report_and_exits_1_on_a_violation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tracer.cli import main
+
+    db, seal = str(tmp_path / "bank.duckdb"), str(ROOT / "sample_logs" / "audit" / "bank.seal")
+    assert main(["load", str(BANK), "--db", db, "-q"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "evidence.json"
+    argv = ["audit", "--db", db, "--at", AT, "-p", str(ROOT / ACCOUNT), "--seal", seal]
+    code = main([*argv, "-i", INVARIANT, "--out", str(out), "--format", "json"])
+    assert code == 1
+    assert "1 invariant violation, seal verified" in capsys.readouterr().out
+    document = json.loads(out.read_text())
+    assert document["seal"]["verified"] is True and document["seal"]["size"] == 1929
+    assert [f["finding"] for f in document["findings"]] == ["retried_write"]  # 797 and 798
+    assert {s["type"] for s in document["shapes"]} >= {"Withdrawn", "Deposited"}
+
+    html = tmp_path / "evidence.html"
+    assert main([*argv, "--out", str(html)]) == 0  # no invariant given: nothing violated
+    text = html.read_text()
+    assert re.search(r"data-figure=.shapes.", text) and "seal verified" not in text
+    assert "<span class='ok'>verified</span>" in text
+
+    with tracer.open(db) as store:  # an auditor's worst case: one amount changed afterwards
+        store.con.execute("UPDATE events SET data = '{\"amount\": 41}' WHERE position = 798")
+    assert main([*argv, "--out", str(out), "--format", "json"]) == 1
+    seal_part = json.loads(out.read_text())["seal"]
+    assert seal_part["verified"] is False and "798" in seal_part["result"]

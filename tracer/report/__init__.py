@@ -51,6 +51,7 @@ def write_report(
         invariants=invariants,
         seal=seal,
         findings=findings,
+        shapes=None if shapes is None else _records(shapes),
         command=command,
     )
     path = Path(out)
@@ -61,6 +62,15 @@ def write_report(
 
     path.write_text(render(document, figures(store, replay, document, shapes)), encoding="utf-8")
     return document
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    for row in rows:
+        for key in ("first_time", "last_time"):
+            if row.get(key) is not None:
+                row[key] = row[key].isoformat()
+    return rows
 
 
 def figures(

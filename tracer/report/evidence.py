@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 import tracer
+from tracer.jsonvalues import encode_json
 
 if TYPE_CHECKING:
     from tracer.replay import Replay
@@ -38,12 +39,14 @@ def collect(
     invariants: list[str],
     seal: dict[str, Any] | None = None,
     findings: list[dict[str, Any]] | None = None,
+    shapes: list[dict[str, Any]] | None = None,
     command: list[str] | None = None,
 ) -> dict[str, Any]:
     """The evidence document: provenance, accounting, findings, seal, point, states, violations.
 
-    ``seal`` and ``findings`` come from the audit package (``tracer.audit``) when the caller has
-    them; ``command`` is the argv that produced the report, quoted into the reproduction steps.
+    ``seal`` and ``findings`` come from the audit package (``tracer.audit``) and ``shapes`` from
+    :func:`tracer.shapes.payload_shapes` when the caller has them; ``command`` is the argv that
+    produced the report, quoted into the reproduction steps.
     """
     position = replay.position(at)
     states = replay.states(at)
@@ -71,6 +74,7 @@ def collect(
             for load in loads
         ],
         "findings": findings,
+        "shapes": shapes,
         "seal": seal,
         "point": {"at": at, **_point(store, position)},
         "states": [
@@ -94,7 +98,7 @@ def violated_paths(invariant: str) -> list[str]:
 
 
 def to_json(document: dict[str, Any]) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str)
+    return encode_json(document, option=orjson.OPT_INDENT_2, default=str)
 
 
 # -- provenance --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from tracer.jsonvalues import encode_text
+from tracer.report.evidence import to_json
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -76,7 +77,7 @@ def render(document: dict[str, Any], figures: dict[str, go.Figure]) -> str:
         "<h2>Reproduce</h2><p>These commands rebuild the store and this report:</p>",
         f"<pre>{_e(chr(10).join(document['provenance']['reproduce']))}</pre>",
         "<details><summary>The report as data (JSON)</summary>",
-        f"<pre id='evidence-json'>{_e(orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode())}</pre>",
+        f"<pre id='evidence-json'>{_e(to_json(document).decode())}</pre>",
         "</details></main></body></html>",
     ]
     return "\n".join(parts)
@@ -252,7 +253,7 @@ def _table(
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return encode_text(value, default=str)
 
 
 def _cell(value: Any) -> str:
