@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer import store as _store
 from tracer.errors import TracerError
-from tracer.load import LoadReport
-from tracer.load import load as _load
+
+if TYPE_CHECKING:
+    from tracer.load import LoadReport
 
 
 class Store(_store.Store):
@@ -22,7 +23,9 @@ class Store(_store.Store):
 
     def load(self, *sources: str | os.PathLike[str], **options: Any) -> LoadReport:
         """Load sources; see :func:`tracer.load.load` for the options."""
-        return _load(self, *sources, **options)
+        from tracer.load import load  # (reading a store never pays for the load pipeline)
+
+        return load(self, *sources, **options)
 
 
 def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:

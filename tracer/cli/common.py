@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tracer.api import Store
-from tracer.api import open as open_store
-from tracer.store import default_db_path
+from tracer.jsonvalues import encode_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.api import Store
 
 console = Console()
 console_err = Console(stderr=True)
@@ -33,15 +35,40 @@ DbOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print one JSON document to stdout.")
 
 
+def db_path(db: str | None) -> str:
+    """The store a command uses: ``--db``, else ``$TRACER_DB``, else ``./tracer.duckdb``."""
+    from tracer.store import default_db_path
+
+    return db or default_db_path()
+
+
 def open_db(db: str | None, *, must_exist: bool = True) -> Store:
     """Open the store named by ``--db`` / ``$TRACER_DB`` / the default."""
-    path = db or default_db_path()
+    from tracer.api import open as open_store
+
+    path = db_path(db)
     return open_store(path, read_only=False) if not must_exist else _existing(path)
+
+
+def store_exists(path: str) -> bool:
+    """Whether a store file (or its write-ahead log) is already at ``path``."""
+    from pathlib import Path
+
+    return Path(path).exists() or Path(f"{path}.wal").exists()
+
+
+def remove_store(path: str) -> None:
+    """Remove a store a failed command created (the file and its write-ahead log)."""
+    from pathlib import Path
+
+    for name in (path, f"{path}.wal"):
+        Path(name).unlink(missing_ok=True)
 
 
 def _existing(path: str) -> Store:
     from pathlib import Path
 
+    from tracer.api import open as open_store
     from tracer.errors import TracerError
 
     if not Path(path).exists():
@@ -50,6 +77,8 @@ def _existing(path: str) -> Store:
 
 
 def _default(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
@@ -65,7 +94,7 @@ def _default(value: Any) -> Any:
 
 def print_json(document: Any) -> None:
     """Print one JSON document to stdout (datetimes as ISO-8601, NaN as null)."""
-    data = orjson.dumps(
+    data = encode_json(
         document,
         default=_default,
         option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
@@ -82,20 +111,55 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def frame_table(frame: pd.DataFrame, title: str | None = None, max_width: int = 60) -> Table:
     """A rich table of a DataFrame, cells cut at ``max_width`` characters."""
+    import pandas as pd
+
+    numeric = {str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    return records_table(
+        frame_records(frame),
+        [str(c) for c in frame.columns],
+        title=title,
+        max_width=max_width,
+        numeric=numeric,
+    )
+
+
+def records_table(
+    records: list[dict[str, Any]],
+    columns: list[str] | None = None,
+    *,
+    title: str | None = None,
+    max_width: int = 60,
+    numeric: set[str] | None = None,
+) -> Table:
+    """A rich table of rows (dicts), cells cut at ``max_width`` characters; numbers right-aligned
+    (``numeric``: the columns to align so, else those holding only numbers)."""
+    columns = columns if columns is not None else list(records[0]) if records else []
+    if numeric is None:
+        numeric = {
+            c
+            for c in columns
+            if any(r.get(c) is not None for r in records)
+            and all(_is_number(r.get(c)) for r in records if r.get(c) is not None)
+        }
     table = Table(title=title, header_style="bold cyan", show_lines=False)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    for row in frame_records(frame):
+    for column in columns:
+        justify = "right" if column in numeric else "left"
+        table.add_column(column, justify=justify, overflow="fold")
+    for row in records:
         cells = []
-        for value in row.values():
+        for column in columns:
+            value = row.get(column)
             text = "" if value is None else _cell(value)
             cells.append(text if len(text) <= max_width else text[: max_width - 1] + "…")
         table.add_row(*cells)
     return table
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _cell(value: Any) -> str:
-    if isinstance(value, pd.Timestamp):
+    if hasattr(value, "strftime"):  # a datetime or a pandas Timestamp
         return value.strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".")
     return str(value)
