@@ -1,9 +1,10 @@
-"""eventstore.sqlite: tables in the shape of two real event stores.
+"""eventstore.sqlite: tables in the shape of three real event stores.
 
 * ``stored_events``: written by the real ``eventsourcing`` library (9.x) with SQLite
   persistence, from the lending library in ``library.py``.
 * ``mt_events``: a Marten-like table of shipment events, with two ``tombstone`` rows
   (Marten's filler for sequence numbers lost to failed transactions; they are not events).
+* ``domain_event_entry``: Axon Framework's table, for a gift-card service (``gen_axon.py``).
 """
 
 from __future__ import annotations
@@ -203,13 +204,16 @@ def write_marten(path: Path, seed: int = SHIPPING_SEED) -> int:
     return len(rows)
 
 
-def write(path: Path) -> tuple[int, int]:
+def write(path: Path) -> tuple[int, int, int]:
+    import gen_axon
+
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     stored = write_library(path)
     marten = write_marten(path)
+    axon = gen_axon.write_axon(path)
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=DELETE")
     con.execute("VACUUM")
     con.close()
-    return stored, marten
+    return stored, marten, axon

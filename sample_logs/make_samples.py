@@ -1,8 +1,8 @@
 """Regenerate the committed sample logs (seeded: the same bytes on every run).
 
-    /tmp/venv/bin/python sample_logs/make_samples.py [--out DIR] [--only bank,shop,stores]
+    .venv/bin/python sample_logs/make_samples.py [--out DIR] [--only bank,shop,stores,kurrent]
 
-bank.jsonl and shop.csv are byte-identical on every run; shop.parquet is byte-identical for a
+bank.jsonl, shop.csv and kurrent_all.jsonl are byte-identical on every run; shop.parquet is byte-identical for a
 given pyarrow version; eventstore.sqlite holds the same rows on every run (its ids and
 timestamps are deterministic too, but its bytes depend on the SQLite and eventsourcing versions).
 """
@@ -17,10 +17,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_bank  # noqa: E402
+import gen_kurrent  # noqa: E402
 import gen_shop  # noqa: E402
 import gen_stores  # noqa: E402
 
-SAMPLES = ("bank", "shop", "stores")
+SAMPLES = ("bank", "shop", "stores", "kurrent")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = gen_shop.write(out / "shop.csv", out / "shop.parquet")
         print(f"shop.csv, shop.parquet: {len(rows)} events")
     if "stores" in only:
-        stored, marten = gen_stores.write(out / "eventstore.sqlite")
-        print(f"eventstore.sqlite: stored_events {stored} rows, mt_events {marten} rows")
+        stored, marten, axon = gen_stores.write(out / "eventstore.sqlite")
+        print(
+            f"eventstore.sqlite: stored_events {stored} rows, mt_events {marten} rows, "
+            f"domain_event_entry {axon} rows"
+        )
+    if "kurrent" in only:
+        records = gen_kurrent.write(out / "kurrent_all.jsonl")
+        print(f"kurrent_all.jsonl: {len(records)} records")
     return 0
 
 

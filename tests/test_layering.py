@@ -38,7 +38,6 @@ def test_core_modules_import_no_ui_or_notebook_packages() -> None:
     assert result.stdout.strip() == "", f"core imported: {result.stdout.strip()}"
 
 
-
 def _imports() -> dict[str, set[str]]:
     """Every tracer module and the tracer modules it imports (at any depth of its code)."""
     root = Path(tracer.__file__).parent

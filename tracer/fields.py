@@ -10,7 +10,15 @@ from collections.abc import Iterable, Mapping
 
 #: Canonical fields a mapping can set, with the source names recognised for each, in preference.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "position": ("position", "global_position", "seq_id", "notification_id", "commit_position"),
+    "position": (
+        "position",
+        "global_position",
+        "seq_id",
+        "notification_id",
+        "global_index",  # Axon
+        "commit_position",  # KurrentDB (EventStoreDB) clients
+        "commitPosition",
+    ),
     "event_id": (
         "event_id",
         "eventId",
@@ -19,6 +27,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "messageId",
         "uuid",
         "eventIdentifier",  # Axon
+        "event_identifier",
     ),
     "stream": (
         "stream",
@@ -31,6 +40,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "originator_id",
         "eventStreamId",  # EventStoreDB
         "aggregateIdentifier",  # Axon
+        "aggregate_identifier",
     ),
     "category": ("category",),
     "version": (
@@ -41,7 +51,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "stream_position",
         "streamPosition",
         "event_number",
-        "eventNumber",
+        "eventNumber",  # KurrentDB (EventStoreDB): 0-based, as are the next two
+        "streamRevision",
+        "stream_revision",
         "sequence",
         "originator_version",
         "sequenceNumber",  # Axon
@@ -67,6 +79,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "occurredAt",
         "recorded_at",
         "recordedAt",
+        "updated",  # the KurrentDB (EventStoreDB) HTTP API's event JSON
     ),
     "data": ("data", "payload", "body", "state", "json_data", "event_data"),
     "meta": ("meta", "metadata", "headers", "json_metadata", "event_metadata"),
@@ -75,6 +88,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 FIELDS = tuple(ALIASES)
+
+#: Columns that break ties between rows sharing a position (KurrentDB's prepare position: events
+#: written in one transaction share their commit position).
+TIE_BREAKS = ("prepare_position", "preparePosition")
 
 #: Where correlation and causation ids are found inside ``meta`` when no column holds them.
 META_KEYS = {

@@ -7,19 +7,29 @@ DuckDB, in bulk.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pandas as pd
 
 from tracer.errors import TracerError
-from tracer.schema import EVENT_COLUMNS, ensure_schema
+from tracer.jsonvalues import decode_json
+from tracer.names import did_you_mean, exists
+from tracer.schema import (
+    EVENT_COLUMNS,
+    ensure_schema,
+    refuse_foreign_database,
+    refuse_foreign_file,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_DB = "tracer.duckdb"
 #: From this many events on, point reads go through an index (``events.stream``, ids).
@@ -44,6 +54,8 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
         self.path = None if path is None else str(path)
         target = ":memory:" if self.path is None else self.path
+        if self.path is not None:
+            refuse_foreign_file(self.path)
         try:
             self.con = duckdb.connect(target, read_only=read_only)
         except duckdb.Error as exc:  # locked by another process, not a database, ...
@@ -57,6 +69,12 @@ class Store:
         self.con.execute("SET TimeZone = 'UTC'")
         self.lock = threading.RLock()
         self.read_only = read_only
+        if self.path is not None:
+            try:
+                refuse_foreign_database(self.con, self.path)
+            except TracerError:
+                self.con.close()
+                raise
         if not read_only:
             ensure_schema(self.con)
 
@@ -149,7 +167,7 @@ class Store:
             try:
                 return self.con.execute(query, params).df()
             except duckdb.Error as exc:
-                raise TracerError(f"bad filter: {_first_line(exc)}") from exc
+                raise TracerError(filter_error(self.con, exc)) from exc
 
     def count_events(self, stream: str | None = None, **filters: Any) -> int:
         """How many events match the same filters as :meth:`events`."""
@@ -160,7 +178,7 @@ class Store:
                     0
                 ]
             except duckdb.Error as exc:
-                raise TracerError(f"bad filter: {_first_line(exc)}") from exc
+                raise TracerError(filter_error(self.con, exc)) from exc
 
     def event(self, position: int) -> dict[str, Any] | None:
         """One event by global position, with ``data`` and ``meta`` decoded."""
@@ -193,6 +211,13 @@ class Store:
                    FROM events GROUP BY category ORDER BY events DESC"""
             ).df()
 
+    def type_counts(self) -> list[tuple[str, int]]:
+        """``(type, events)`` for every event type, the most frequent first (no pandas)."""
+        with self.lock:
+            return self.con.execute(
+                "SELECT type, count(*) AS events FROM events GROUP BY type ORDER BY events DESC, type"
+            ).fetchall()
+
     def types(self) -> pd.DataFrame:
         with self.lock:
             return self.con.execute(
@@ -200,7 +225,8 @@ class Store:
             ).df()
 
     def rejected(self, load_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
-        """Rows that could not be loaded, with their source, row number, raw text and reason."""
+        """Rows that could not be loaded, with their source, row number, raw text and reason:
+        of one load, or of every load (``load_id=None``; see :meth:`last_load_id`)."""
         clause = "WHERE load_id = ?" if load_id is not None else ""
         params = [load_id] if load_id is not None else []
         query = f"SELECT * FROM rejected {clause} ORDER BY load_id, source, source_row"
@@ -209,19 +235,48 @@ class Store:
         with self.lock:
             return self.con.execute(query, params).df()
 
+    def count_rejected(self, load_id: int | None = None) -> int:
+        """How many rows were rejected: by one load, or by every load (``None``)."""
+        clause = "WHERE load_id = ?" if load_id is not None else ""
+        with self.lock:
+            return self.con.execute(
+                f"SELECT count(*) FROM rejected {clause}", [] if load_id is None else [load_id]
+            ).fetchone()[0]
+
+    def last_load_id(self) -> int | None:
+        """The id of the latest load (``None`` before any): its accounting is the current one."""
+        with self.lock:
+            return self.con.execute("SELECT max(load_id) FROM loads").fetchone()[0]
+
     def loads(self) -> pd.DataFrame:
         with self.lock:
             return self.con.execute("SELECT * FROM loads ORDER BY load_id").df()
 
-    def info(self) -> dict[str, Any]:
-        """A summary of the store: counts and the time range covered."""
+    def info(self, history: int = 10) -> dict[str, Any]:
+        """A summary of the store: counts, the time range covered, and the loads' accounting.
+
+        ``rejected`` counts the rows the latest load rejected (an earlier load's rejections,
+        such as those of a failed load since redone, are not the current state);
+        ``last_load`` is that load's accounting and ``recent_loads`` the last ``history`` loads',
+        oldest first; ``rejected_all_loads`` counts every load's rejected rows.
+        """
         with self.lock:
             events, streams, first, last, categories, types = self.con.execute(
                 """SELECT count(*), count(DISTINCT stream), min(time), max(time),
                           count(DISTINCT category), count(DISTINCT type) FROM events"""
             ).fetchone()
-            rejected = self.con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            every = self.con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            cursor = self.con.execute(
+                "SELECT * EXCLUDE (options, started) FROM loads ORDER BY load_id DESC LIMIT ?",
+                [max(int(history), 1)],
+            )
+            names = [d[0] for d in cursor.description]
+            recent = [dict(zip(names, row, strict=True)) for row in reversed(cursor.fetchall())]
             loads = self.con.execute("SELECT count(*) FROM loads").fetchone()[0]
+        for item in recent:
+            if item.get("finished") is not None:
+                item["finished"] = item["finished"].isoformat()
+        last_load = recent[-1] if recent else None
         return {
             "path": self.path or ":memory:",
             "events": events,
@@ -230,8 +285,11 @@ class Store:
             "types": types,
             "first_time": first.isoformat() if first else None,
             "last_time": last.isoformat() if last else None,
-            "rejected": rejected,
+            "rejected": last_load["rejected"] if last_load else 0,
+            "rejected_all_loads": every,
             "loads": loads,
+            "last_load": last_load,
+            "recent_loads": recent,
         }
 
 
@@ -285,7 +343,7 @@ def read_event(con: duckdb.DuckDBPyConnection, position: int) -> dict[str, Any] 
     record = dict(zip(EVENT_COLUMNS, row, strict=True))
     for key in ("data", "meta"):
         if record[key] is not None:
-            record[key] = orjson.loads(record[key])
+            record[key] = decode_json(record[key])
     return record
 
 
@@ -309,6 +367,21 @@ def compile_condition(condition: str) -> tuple[str, list[Any]]:
     if isinstance(value, int | float):
         return f"TRY_CAST({extract} AS DOUBLE) {sql_op} ?", [float(value)]
     return f"{extract} {sql_op} ?", [str(value)]
+
+
+def filter_error(con: duckdb.DuckDBPyConnection, exc: duckdb.Error) -> str:
+    """A bad ``where``'s one line; a bare payload field (``amount > 3``) points at ``data.``."""
+    message = f"bad filter: {_first_line(exc)}"
+    missing = re.search(r'Referenced column "([^"]+)" not found', str(exc))
+    if missing is None:
+        return message
+    name = missing.group(1)
+    message = f"bad filter: events have no column {name!r}"
+    for column in ("data", "meta"):
+        if exists(con, column, name):
+            return f"{message}, did you mean {column}.{name}? (a field of the payload)"
+    hint = did_you_mean(difflib.get_close_matches(name, EVENT_COLUMNS, n=1))
+    return message + (hint or f" (columns: {', '.join(EVENT_COLUMNS)}; payload: data.NAME)")
 
 
 def _filter_kwargs(filters: dict[str, Any]) -> dict[str, Any]:

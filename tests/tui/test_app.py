@@ -3,6 +3,7 @@ command palette, read models, themes, and --follow."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -153,8 +154,15 @@ async def test_follow_adds_new_events_without_moving_the_cursor(make_app, tmp_pa
         await wait_until(
             pilot, lambda: "following (+150)" in str(app.query_one("#status").render()), "status"
         )
+        assert "250 loaded" in str(app.query_one("#status").render())  # the loads together
         await pilot.press("G")
         await wait_until(pilot, lambda: app.timeline.position == 250, "the last event")
+        with log.open("a") as handle:  # a bad row while following: counted, and said
+            handle.write("not json at all\n")
+        await wait_until(pilot, lambda: app.accounting.rejected == 1, "the rejected row")
+        assert "1 rejected (R)" in str(app.query_one("#status").render())
+    # the app's threads end before the store closes (as when asyncio.run ends, in the CLI)
+    await asyncio.get_running_loop().shutdown_default_executor()
     store.close()
 
 

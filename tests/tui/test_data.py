@@ -8,17 +8,19 @@ from tracer.api import Store
 from tracer.errors import TracerError
 from tracer.tui.data import (
     EventFilter,
+    TextWidths,
     build_view,
     fetch_rows,
     parse_filter,
     rate_histogram,
-    resolve_point,
     scope_filter,
     stream_entries,
     stream_neighbour,
     summarize,
     type_hit,
 )
+from tracer.tui.goto import resolve_point
+from tracer.tui.timeline import Columns, cut_middle
 
 
 def positions(store: Store, where: str, params: list | None = None) -> list[int]:
@@ -95,6 +97,8 @@ def test_go_to_positions_offsets_versions_and_times(synthetic_store):
     assert resolve_point(cur, "version:3", 1, "account-2") == third
     time = synthetic_store.con.execute("SELECT time FROM events WHERE position = 77").fetchone()[0]
     assert resolve_point(cur, time.isoformat(), 1, None) == 77
+    with pytest.raises(TracerError, match="stream 'account-2' has no version 999: its last"):
+        resolve_point(cur, "version:999", 1, "account-2")  # not the stream's last event
     with pytest.raises(TracerError, match="no event at position 301"):
         resolve_point(cur, "301", 1, None)
     with pytest.raises(TracerError, match="cannot read"):
@@ -127,3 +131,27 @@ def test_stream_entries_list_all_categories_and_matching_streams(synthetic_store
     assert total == 6
     entries, total = stream_entries(synthetic_store.cursor(), "nt-5")
     assert [e.name for e in entries if e.kind == "stream"] == ["account-5"] and total == 1
+
+
+def test_text_search_covers_meta_and_ids_and_stream_is_a_name_or_a_prefix(synthetic_store):
+    cur = synthetic_store.cursor()
+    synthetic_store.con.execute(
+        """UPDATE events SET meta = '{"user": "auditor-zed"}', correlation_id = 'corr-42'
+           WHERE position = 7"""
+    )
+    assert list(build_view(cur, parse_filter("auditor-zed")).positions) == [7]
+    assert list(build_view(cur, parse_filter("CORR-42")).positions) == [7]
+    every = build_view(cur, parse_filter("stream:account-")).count
+    assert every == 300  # a prefix of every stream name
+    own = positions(synthetic_store, "stream = 'account-1'")
+    assert list(build_view(cur, parse_filter("stream:account-1")).positions) == own
+
+
+def test_names_are_cut_so_that_they_still_say_which_and_types_keep_their_room():
+    assert cut_middle("inventory-warehouse-0040", 15) == "inventory-…0040"
+    assert cut_middle("order-7", 10) == "order-7   "
+    widths = TextWidths(stream=30, type=25, version=1, days=True)
+    columns = Columns.fit(77, 1000, widths)
+    assert columns.type == 25 and columns.stream == 15 and columns.time == 14
+    assert columns.summary >= 8
+    assert Columns.fit(77, 1000, widths._replace(days=False)).time == 8

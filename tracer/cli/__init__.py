@@ -35,7 +35,18 @@ def _register() -> None:
     # Importing a command module registers its commands on ``app``.
     import importlib
 
-    for name in ("store", "replay", "tui", "sql", "trace"):
+    for name in (
+        "store",
+        "browse",
+        "replay",
+        "history",
+        "tui",
+        "sql",
+        "trace",
+        "compare",
+        "schema",
+        "audit",
+    ):
         try:
             importlib.import_module(f"tracer.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -83,18 +83,13 @@ def sql(
 
 def _decoded(rows: list[dict[str, object]], json_columns: list[str]) -> list[dict[str, object]]:
     """JSON columns (``data``, ``meta``) as the values they hold, not as text."""
-    import json as stdlib_json
-
-    import orjson
+    from tracer.jsonvalues import decode_json  # (integers beyond 64 bits stay exact)
 
     for row in rows:
         for name in json_columns:
             text = row.get(name)
             if isinstance(text, str):
-                try:
-                    row[name] = orjson.loads(text)
-                except orjson.JSONDecodeError:  # integers beyond 64 bits
-                    row[name] = stdlib_json.loads(text)
+                row[name] = decode_json(text)
     return rows
 
 

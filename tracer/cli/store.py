@@ -1,29 +1,33 @@
-"""``tracer load``, ``info``, ``streams``, ``events``, ``rejected``: the store's commands."""
+"""``tracer load``: sources into the store, every row accounted for.
+
+``tracer.cli.browse`` has the commands that read the store (``info``, ``streams``, ``events``,
+``rejected``).
+"""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tracer.api import Store
-from tracer.api import open as open_store
 from tracer.cli import app
 from tracer.cli.common import (
     DbOption,
     JsonOption,
     console,
     console_err,
-    frame_records,
-    frame_table,
-    open_db,
+    db_path,
     print_json,
+    remove_store,
+    store_exists,
 )
-from tracer.store import default_db_path
+from tracer.cli.hints import load_hints
+
+if TYPE_CHECKING:
+    from tracer.api import Store
 
 
 @app.command()
@@ -42,6 +46,9 @@ def load(
     ),
     tz: str | None = typer.Option(
         None, "--tz", help="Time zone of times without an offset (default UTC)."
+    ),
+    include_system: bool = typer.Option(
+        False, "--include-system", help="Also load system events ($ streams and types)."
     ),
     stream: str | None = typer.Option(None, "--stream", help="JetStream stream to read."),
     subject: str | None = typer.Option(None, "--subject", help="JetStream subject filter."),
@@ -69,6 +76,7 @@ def load(
         "mapping": map,
         "strict": strict,
         "tz": tz,
+        "include_system": include_system,
         "stream": stream,
         "subject": subject,
         "from_seq": from_seq,
@@ -79,14 +87,27 @@ def load(
         "subject_pattern": subject_pattern,
         "batch_size": batch_size,
     }
-    store = open_store(db or default_db_path())
-    with store:
-        if follow:  # the first round loads what is there, later rounds what arrives
-            _follow(store, sources, options, json=json)
-            return
-        report = _load_with_progress(store, sources, options, quiet=quiet or json)
-        _show_report(store, report, json=json)
-    if report.rejected and strict:
+    from tracer.api import open as open_store
+
+    path = db_path(db)
+    fresh = not store_exists(path)  # a load that fails leaves no new store behind
+    try:
+        with open_store(path) as store:
+            if follow:  # the first round loads what is there, later rounds what arrives
+                _follow(store, sources, options, json=json)
+                return
+            report = _load_with_progress(store, sources, options, quiet=quiet or json)
+            # Every row rejected (none loaded, none already there): the load failed.
+            failed = bool(report.rejected) and not report.loaded and not report.duplicates
+            hints = load_hints(store, report) if report.rejected else []
+            _show_report(store, report, json=json, hints=hints, failed=failed, fresh=fresh)
+    except BaseException:
+        if fresh:
+            remove_store(path)
+        raise
+    if failed:
+        if fresh:
+            remove_store(path)
         raise typer.Exit(1)
 
 
@@ -129,12 +150,21 @@ def _load_with_progress(
             watcher.join()
 
 
-def _show_report(store: Store, report: Any, *, json: bool) -> None:
+def _show_report(
+    store: Store,
+    report: Any,
+    *,
+    json: bool,
+    hints: list[str] = (),  # type: ignore[assignment]
+    failed: bool = False,
+    fresh: bool = False,
+) -> None:
     if json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "failed": failed, "hints": list(hints)})
         return
     table = Table(title="Load", header_style="bold cyan")
-    for column in ("source", "format", "rows read", "loaded", "rejected", "duplicates"):
+    system = ("system",) if report.system else ()  # (KurrentDB's $ streams, left out)
+    for column in ("source", "format", "rows read", "loaded", "rejected", "duplicates", *system):
         table.add_column(column, justify="left" if column in ("source", "format") else "right")
     for part in report.sources:
         table.add_row(
@@ -144,23 +174,46 @@ def _show_report(store: Store, report: Any, *, json: bool) -> None:
             f"[green]{part.loaded:,}[/]",
             f"[red]{part.rejected:,}[/]" if part.rejected else "0",
             f"{part.duplicates:,}",
+            *([f"{part.system:,}"] if system else []),
         )
     console.print(table)
     console.print(
-        f"{report.loaded:,} loaded, {report.rejected:,} rejected, {report.duplicates:,} duplicates "
-        f"of {report.rows_read:,} rows read in {report.seconds:.2f}s into {store.path}",
+        f"{report.loaded:,} loaded, {report.rejected:,} rejected, {report.duplicates:,} duplicates"
+        + (f", {report.system:,} system" if system else "")
+        + f" of {report.rows_read:,} rows read in {report.seconds:.2f}s"
+        + ("" if failed and fresh else f" into {store.path}"),
         highlight=False,
     )
+    if system:
+        console.print(
+            f"{report.system:,} system events ($ streams and types) left out: "
+            "--include-system loads them",
+            highlight=False,
+        )
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.reasons:
-        console.print("[bold]Rejected rows[/] (see [cyan]tracer rejected[/]):")
+        where = (
+            "no store was written"
+            if failed and fresh
+            else f"see [cyan]tracer rejected --load {report.load_id}[/]"
+        )
+        console.print(f"[bold]Rejected rows[/] ({where}):")
         for reason, count in report.reasons:
             console.print(f"  {count:>6,}  {reason}", highlight=False)
         for item in report.first_rejections:
             console.print(
                 f"  [dim]{item['source']}:{item['row']}[/] {item['reason']}", highlight=False
             )
+    for hint in hints:
+        console.print(f"[bold]hint:[/] {hint}", highlight=False, soft_wrap=True)
+    if failed:
+        console_err.print(
+            f"[bold red]error:[/] every row was rejected ({report.rejected:,} of "
+            f"{report.rows_read:,}); nothing was loaded",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _follow(store: Store, sources: list[str], options: dict[str, Any], *, json: bool) -> None:
@@ -189,118 +242,3 @@ def _follow(store: Store, sources: list[str], options: dict[str, Any], *, json: 
         follow(store, sources, options=options, stop=stop, on_report=on_report)
     except KeyboardInterrupt:
         stop.set()
-
-
-@app.command()
-def info(db: str | None = DbOption, json: bool = JsonOption) -> None:
-    """What the store holds: events, streams, categories, types, time range."""
-    with open_db(db) as store:
-        summary = store.info()
-        if json:
-            print_json(summary)
-            return
-        table = Table(show_header=False, title=f"tracer store {summary['path']}")
-        table.add_column(style="bold cyan")
-        table.add_column(justify="right")
-        for key, value in summary.items():
-            if key != "path":
-                table.add_row(
-                    key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value)
-                )
-        console.print(table)
-        types = store.types()
-        if len(types):
-            console.print(frame_table(types.head(20), title="Event types"))
-
-
-@app.command()
-def streams(
-    db: str | None = DbOption,
-    category: str | None = typer.Option(None, "--category", "-c", help="Only this category."),
-    like: str | None = typer.Option(None, "--like", help="Only streams whose name contains this."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Rows to show (0 = all)."),
-    json: bool = JsonOption,
-) -> None:
-    """Streams with their event counts, versions and time ranges."""
-    with open_db(db) as store:
-        frame = store.streams(category=category, like=like)
-        if json:
-            print_json(frame_records(frame))
-            return
-        shown = frame if limit == 0 else frame.head(limit)
-        console.print(_unfolded(frame_table(shown, title=f"Streams ({len(frame):,})")))
-        if len(shown) < len(frame):
-            console.print(f"[dim]{len(frame) - len(shown):,} more; use --limit 0 for all[/]")
-
-
-@app.command()
-def events(
-    stream: str | None = typer.Argument(None, help="Only this stream."),
-    db: str | None = DbOption,
-    category: str | None = typer.Option(None, "--category", "-c"),
-    type: list[str] = typer.Option([], "--type", "-t", help="Only these types (repeatable)."),
-    since: str | None = typer.Option(None, "--since", help="From this time (ISO-8601)."),
-    until: str | None = typer.Option(None, "--until", help="Up to this time (ISO-8601)."),
-    start: int | None = typer.Option(None, "--from", help="From this position."),
-    end: int | None = typer.Option(None, "--to", help="Up to this position."),
-    where: str | None = typer.Option(None, "--where", help='e.g. "data.amount > 100".'),
-    limit: int = typer.Option(50, "--limit", "-n", help="Rows to show (0 = all)."),
-    json: bool = JsonOption,
-) -> None:
-    """Events in global order, filtered."""
-    with open_db(db) as store:
-        frame = store.events(
-            stream,
-            category=category,
-            type=type or None,
-            since=since,
-            until=until,
-            start=start,
-            end=end,
-            where=where,
-            limit=None if limit == 0 else limit,
-        )
-        if json:
-            records = frame_records(frame)
-            for record in records:
-                for key in ("data", "meta"):
-                    if record[key] is not None:
-                        record[key] = orjson.loads(record[key])
-            print_json(records)
-            return
-        shown = frame[["position", "time", "stream", "version", "type", "data"]]
-        console.print(_unfolded(frame_table(shown, title=f"Events ({len(frame):,} shown)")))
-
-
-#: Columns shown whole on one line (names and numbers); the others are cut with an ellipsis.
-_WHOLE = {"position", "stream", "version", "type", "time", "category", "events", "last_version"}
-
-
-def _unfolded(table: Table) -> Table:
-    """Keep stream names, types and times on one line instead of folding them mid-word."""
-    flexible = [c for c in table.columns if str(c.header) not in _WHOLE]
-    for column in table.columns:
-        column.no_wrap = True
-        if column in flexible:
-            column.overflow = "ellipsis"
-            column.ratio = 1  # the payload takes the width left
-    table.expand = bool(flexible)
-    return table
-
-
-@app.command()
-def rejected(
-    db: str | None = DbOption,
-    load_id: int | None = typer.Option(None, "--load", help="Only rows of this load."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Rows to show (0 = all)."),
-    json: bool = JsonOption,
-) -> None:
-    """Rows that could not be loaded, with their source, row number and reason."""
-    with open_db(db) as store:
-        frame = store.rejected(load_id, limit=None if limit == 0 else limit)
-        if json:
-            print_json(frame_records(frame))
-            return
-        console.print(
-            frame_table(frame, title=f"Rejected rows ({len(frame):,} shown)", max_width=80)
-        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from tracer.api import open as open_store
 from tracer.cli import app
 from tracer.cli.common import DbOption, open_db
 from tracer.errors import TracerError
@@ -19,6 +18,9 @@ def tui(
     projection: str | None = typer.Option(
         None, "--projection", help="FILE.py:Name or package.module:Name (default: merge data)."
     ),
+    against: str | None = typer.Option(
+        None, "--against", help="Another version of the projection: mark where they diverge."
+    ),
     follow: bool = typer.Option(
         False, "--follow", help="Keep loading new events from the sources while the UI is open."
     ),
@@ -27,8 +29,12 @@ def tui(
     format: str | None = typer.Option(None, "--format", help="Source format, as in tracer load."),
     table: str | None = typer.Option(None, "--table", help="Database table, as in tracer load."),
     tz: str | None = typer.Option(None, "--tz", help="Time zone of times without an offset."),
+    include_system: bool = typer.Option(
+        False, "--include-system", help="Also load system events ($ streams and types)."
+    ),
 ) -> None:
     """Step through events like a debugger: state, changes, search, breakpoints, what-if."""
+    from tracer.api import open as open_store
     from tracer.replay import Replay
     from tracer.tui import TracerApp
 
@@ -39,10 +45,29 @@ def tui(
     store = (open_store(db) if db else open_store(None)) if sources else open_db(db)
     try:
         replay = Replay(store, projection)
-        options = {"mapping": map, "format": format, "table": table, "tz": tz}
-        tui_app = TracerApp(
-            store, replay=replay, sources=sources, follow=follow, load_options=options
-        )
+        options = {
+            "mapping": map,
+            "format": format,
+            "table": table,
+            "tz": tz,
+            "include_system": include_system,
+        }
+        if against is None:
+            tui_app = TracerApp(
+                store, replay=replay, sources=sources, follow=follow, load_options=options
+            )
+        else:  # (the other version loads now: a bad one is an error before the UI opens)
+            from tracer.replay import load_projection
+            from tracer.tui.compare import CompareApp
+
+            tui_app = CompareApp(
+                store,
+                against=load_projection(against),
+                replay=replay,
+                sources=sources,
+                follow=follow,
+                load_options=options,
+            )
         if theme is not None:
             if theme not in tui_app.available_themes:
                 names = ", ".join(sorted(tui_app.available_themes))

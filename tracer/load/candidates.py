@@ -14,6 +14,8 @@ import orjson
 
 from tracer.fields import META_KEYS, quote, sql_string
 from tracer.load.mapping import Resolved
+from tracer.load.payloads import ENCRYPTED, binary_sql, unreadable_sql
+from tracer.load.system import SYSTEM_SQL
 from tracer.sources.base import Staged
 
 EXCLUDE_KEY = "_exclude"  # preset key: SQL condition for rows that are not events (e.g. tombstones)
@@ -58,6 +60,14 @@ def candidates(
     order = (
         f"TRY_CAST({raw('position')} AS BIGINT)" if "position" in fields else (st.order_by or row)
     )
+    if "position" in fields and fields["position"].tie:
+        # Equal positions (one KurrentDB transaction) in the order of the tie-break: one number,
+        # position * 2^64 + (tie - position + 2^63). (Not + tie: the hash of a HUGEINT whose two
+        # halves are equal is 0, and counting distinct orders would take quadratic time.)
+        position = f"TRY_CAST({raw('position')} AS HUGEINT)"
+        tie = f"TRY_CAST({fields['position'].tie} AS HUGEINT)"
+        offset = f"coalesce({tie} - {position}, 0) + 9223372036854775808"
+        order = f"({position} * 18446744073709551616 + {offset})"
     excluded = st.preset.get(EXCLUDE_KEY)
     extra = ""
     if st.raw_column:
@@ -71,7 +81,7 @@ def candidates(
     con.execute(
         f"""CREATE TEMP TABLE _cand_t AS
         SELECT * EXCLUDE (_links, _category, _correlation, _causation), {category_out} AS category,
-            {corr_out} AS correlation_id, {caus_out} AS causation_id,
+            {corr_out} AS correlation_id, {caus_out} AS causation_id, {SYSTEM_SQL} AS _system,
             CASE
                 WHEN _invalid THEN 'invalid JSON'
                 WHEN _excluded THEN 'not an event: ' || _type
@@ -80,17 +90,21 @@ def candidates(
                 WHEN {"_version_raw IS NULL" if "version" in fields else "false"} THEN 'missing version'
                 WHEN _version_raw IS NOT NULL AND version IS NULL THEN 'version is not an integer: ' || left(_version_raw, 40)
                 WHEN _time_raw IS NOT NULL AND (time IS NULL OR NOT isfinite(time)) THEN 'unparseable time: ' || left(_time_raw, 60)
-                WHEN _data_bad THEN 'data is not valid JSON'
+                WHEN _data_bad THEN CASE WHEN _data_binary THEN '{ENCRYPTED}' ELSE 'data is not valid JSON' END
                 WHEN _meta_bad THEN 'meta is not valid JSON'
+                WHEN _data_odd IS NOT NULL THEN 'data holds ' || _data_odd
+                WHEN _meta_odd IS NOT NULL THEN 'meta holds ' || _meta_odd
                 WHEN {"_order IS NULL" if "position" in fields else "false"} THEN 'position is not an integer'
             END AS _reason
-        FROM (SELECT *, {links} AS _links FROM (
+        FROM (SELECT *, {links} AS _links, {unreadable_sql("data")} AS _data_odd,
+                {unreadable_sql("meta")} AS _meta_odd FROM (
             SELECT {row} AS _row, {order} AS _order, {st.invalid or "false"} AS _invalid{extra},
                 {stream} AS _stream, {etype} AS _type, {event_id} AS _event_id,
                 {version_raw} AS _version_raw, {_version_expr(con, st, fields.get("version"), version_raw)} AS version,
                 {time_raw} AS _time_raw, {time_expr} AS time,
                 {data} AS data, {full_meta} AS meta,
                 {_flag_bad(fields.get("data"), data)} AS _data_bad, {_flag_bad(fields.get("meta"), meta)} AS _meta_bad,
+                {_binary(con, st, fields.get("data"))} AS _data_binary,
                 {f"coalesce(({excluded}), false)" if excluded else "false"} AS _excluded,
                 {category_in} AS _category,
                 {corr_in} AS _correlation, {caus_in} AS _causation
@@ -108,6 +122,13 @@ def candidates(
     else:
         con.execute("CREATE TEMP VIEW _cand AS SELECT * FROM _cand_t")
     return "_cand"
+
+
+def _binary(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None) -> str:
+    """SQL: whether the payload is bytes that are no text (encrypted, most likely)."""
+    if resolved is None:
+        return "false"
+    return binary_sql(resolved.sql, _type_of(con, st, resolved.sql))
 
 
 def _flag_bad(resolved: Resolved | None, expr: str) -> str:
@@ -128,8 +149,13 @@ def _json_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
     if kind == "JSON":
         # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once;
         # one that looks like JSON text but does not parse is invalid (NULL: the row is rejected).
+        # A base64 string of JSON (bytes as a KurrentDB dump may write them) is decoded too.
+        b64 = f"TRY(decode(from_base64({x} ->> '$')))"
         return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
-                        THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END ELSE {x} END"""
+                        THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END
+                        WHEN json_type({x}) = 'VARCHAR' AND left({x} ->> '$', 1) IN ('e', 'W')
+                             AND left({b64}, 1) IN ('{{', '[') AND json_valid({b64}) THEN json({b64})
+                        ELSE {x} END"""
     return f"to_json({x})"
 
 
@@ -139,14 +165,15 @@ def _rest_as_json(
     """For flat rows with no payload column: the columns no field took, nulls left out.
 
     ``record`` is a column holding the whole record as JSON (flat JSON Lines): the payload is
-    that object without the keys the fields took, which also keeps keys beyond the sample.
+    that object without the keys the fields took, which also keeps keys beyond the sample, and
+    its values exactly as they are, nulls included.
     """
     taken = {r.spec for r in fields.values()} | {r.sql.strip('"') for r in fields.values()}
     used = " ".join(f"{r.spec} {r.sql}" for r in fields.values())
     taken |= {c for c in visible if re.search(rf"(?<![\w$]){re.escape(c)}(?![\w$])", used)}
     if record is not None:  # (keys beyond the staged columns stay in the payload too)
         drop = orjson.dumps(dict.fromkeys(c for c in visible if c in taken)).decode()
-        return f"json_merge_patch('{{}}', {quote(record)}, {sql_string(drop)})"
+        return f"json_merge_patch({quote(record)}, {sql_string(drop)})"  # (the record's nulls stay)
     rest = [c for c in visible if c not in taken]
     if not rest:
         return "NULL"
@@ -185,15 +212,22 @@ def _time_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
         # ISO-8601 (no offset: the load's time zone), else epoch numbers as text. In this order
         # the epoch arithmetic runs only for the rows that are not ISO: half the cost of a load.
         text = f"trim(both '\"' from {x})"
-        return f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), {_epoch(f'TRY_CAST({text} AS DOUBLE)')})"
-    return _epoch(f"TRY_CAST({x} AS DOUBLE)")
+        return f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), {_epoch(text)})"
+    return _epoch(x)
 
 
-def _epoch(x: str) -> str:
-    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+def _epoch(value: str) -> str:
+    """Epoch seconds, milliseconds, microseconds, 100-ns ticks (.NET, KurrentDB's gRPC) or
+    nanoseconds, told apart by magnitude: each unit's band covers the years 1973 to 2286.
+    Whole numbers of the finer units are divided exactly (a double has 15-16 digits)."""
+    x = f"TRY_CAST({value} AS DOUBLE)"
+    whole = f"TRY_CAST({value} AS BIGINT)"
     micros = (
         f"CASE WHEN abs({x}) < 1e11 THEN {x} * 1e6 WHEN abs({x}) < 1e14 THEN {x} * 1e3 "
-        f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1e3 END"
+        f"WHEN abs({x}) < 1e16 THEN {x} "
+        f"WHEN {whole} = {x} THEN (CASE WHEN abs({x}) < 1e17 THEN {whole} // 10 "
+        f"ELSE {whole} // 1000 END) "
+        f"WHEN abs({x}) < 1e17 THEN {x} / 10 ELSE {x} / 1e3 END"
     )
     # Out of range (1e30, NaN): NULL, and the row is rejected as an unparseable time.
     return f"TRY(timezone('UTC', make_timestamp(TRY_CAST({micros} AS BIGINT))))"

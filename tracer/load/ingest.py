@@ -1,8 +1,9 @@
 """The loader: staged source rows -> canonical, validated, de-duplicated rows of ``events``.
 
 Everything happens in SQL, in bulk, inside one transaction per load. Every row read is accounted
-for: ``loaded + rejected + duplicates == rows_read``. Rejected rows are kept in ``rejected`` with
-their source, row number, raw text and a plain reason.
+for: ``loaded + rejected + duplicates + system == rows_read`` (:mod:`tracer.load.report`).
+Rejected rows are kept in ``rejected`` with their source, row number, raw text and a plain reason;
+system events (:mod:`tracer.load.system`) are counted and left out unless ``include_system``.
 
 Steps: a source stages rows (``tracer.sources``); :func:`_resolve` picks the SQL of each canonical
 field (``--map`` > the source's preset > usual names); ``tracer.load.candidates`` builds typed columns
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import time as _time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,17 @@ from tracer.fields import auto_detect, quote, sql_string
 from tracer.load.candidates import EXCLUDE_KEY, candidates
 from tracer.load.dedupe import deduplicate, insert
 from tracer.load.mapping import Resolved, parse_mapping, spec_sql
+from tracer.load.objects import scalar_members
+from tracer.load.report import (
+    LoadReport,
+    SourceReport,
+    add_part,
+    summarise,
+    version_warnings,
+)
+from tracer.load.system import VIEW as SYSTEM_VIEW
+from tracer.load.system import leave_out_system
+from tracer.names import map_hint
 from tracer.sources import stage_source
 from tracer.sources.base import RAW_LIMIT, Staged, cut, settle
 
@@ -34,52 +45,9 @@ if TYPE_CHECKING:
     from tracer.store import Store
 
 Progress = Callable[[str, int, int | None], None]
-FIRST_REASONS = 5
-
-
-@dataclass
-class SourceReport:
-    source: str
-    format: str
-    rows_read: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    mapping: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LoadReport:
-    """What a load did. ``loaded + rejected + duplicates == rows_read`` always holds."""
-
-    load_id: int
-    rows_read: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    first_position: int | None = None
-    last_position: int | None = None
-    seconds: float = 0.0
-    sources: list[SourceReport] = field(default_factory=list)
-    reasons: list[tuple[str, int]] = field(default_factory=list)  # most frequent first
-    first_rejections: list[dict[str, Any]] = field(default_factory=list)
-    #: What was loaded but looks wrong (versions out of order or with gaps), in plain words.
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def balanced(self) -> bool:
-        return self.loaded + self.rejected + self.duplicates == self.rows_read
-
-    def to_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
-        return doc
-
-    def __str__(self) -> str:
-        return (
-            f"{self.loaded} loaded, {self.rejected} rejected, {self.duplicates} duplicates "
-            f"of {self.rows_read} rows read"
-        )
+_DROP_CANDIDATES = (
+    f"DROP VIEW IF EXISTS {SYSTEM_VIEW}; DROP VIEW IF EXISTS _cand; DROP TABLE IF EXISTS _cand_t"
+)
 
 
 def load(
@@ -91,12 +59,14 @@ def load(
     strict: bool = False,
     tz: str | None = None,
     progress: Progress | None = None,
+    include_system: bool = False,
     **options: Any,
 ) -> LoadReport:
     """Load one or more sources (files, globs, directories, SQLite databases, URLs) into ``store``.
 
     Returns a :class:`LoadReport` that accounts for every row read:
-    ``loaded + rejected + duplicates == rows_read``.
+    ``loaded + rejected + duplicates + system == rows_read``. ``include_system`` loads the
+    system events (``$``-prefixed streams and types) too.
     """
     with store.lock:
         return load_sources(
@@ -108,6 +78,7 @@ def load(
             strict=strict,
             tz=tz,
             progress=progress,
+            include_system=include_system,
             **options,
         )
 
@@ -122,6 +93,7 @@ def load_sources(
     strict: bool = False,
     tz: str | None = None,
     progress: Progress | None = None,
+    include_system: bool = False,
     **options: Any,
 ) -> LoadReport:
     """Load sources into the store in one transaction and account for every row."""
@@ -144,21 +116,21 @@ def load_sources(
             for staged in stage_source(con, spec, format, source_options):
                 try:
                     notify(f"loading {staged.source}", 0, staged.rows_read)
-                    part = _ingest(con, staged, user_map, load_id, zone)
+                    part = _ingest(con, staged, user_map, load_id, zone, include_system)
                 finally:
                     staged.drop(con)
-                _add(report, part)
+                add_part(report, part)
                 if staged.cursor is not None:
                     con.execute(
                         "INSERT OR REPLACE INTO cursors VALUES (?, ?, now())", list(staged.cursor)
                     )
                 notify(f"loaded {staged.source}", part.rows_read, part.rows_read)
-        _summarise(con, report)
+        summarise(con, report)
         if any("version" in part.mapping for part in report.sources):
             report.warnings = version_warnings(con, load_id)
         report.seconds = round(_time.perf_counter() - started, 3)
         con.execute(
-            "INSERT INTO loads VALUES (?, now() - to_microseconds(?), now(), ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO loads VALUES (?, now() - to_microseconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 load_id,
                 int(report.seconds * 1e6),
@@ -169,8 +141,15 @@ def load_sources(
                 report.rejected,
                 report.duplicates,
                 orjson.dumps(
-                    {"map": user_map, "tz": tz, "strict": strict, **_jsonable(source_options)}
+                    {
+                        "map": user_map,
+                        "tz": tz,
+                        "strict": strict,
+                        **({"include_system": True} if include_system else {}),
+                        **_jsonable(source_options),
+                    }
                 ).decode(),
+                report.system,
             ],
         )
         if strict and report.rejected:
@@ -194,66 +173,14 @@ def load_sources(
     return report
 
 
-def version_warnings(con: duckdb.DuckDBPyConnection, load_id: int) -> list[str]:
-    """Streams of this load whose versions go back or skip numbers in log order (a lost or
-    misordered event: ``version:N`` and replays trust the order), with the first example."""
-    rows = con.execute(
-        """WITH steps AS (
-               SELECT stream, position, version, source, source_row, load_id,
-                      lag(version) OVER (PARTITION BY stream ORDER BY position) AS prev
-               FROM events WHERE stream IN (SELECT stream FROM events WHERE load_id = ?))
-           SELECT version < prev AS back, count(DISTINCT stream), count(*),
-                  arg_min([stream, CAST(prev AS VARCHAR), CAST(version AS VARCHAR),
-                           source || ':' || source_row], position)
-           FROM steps WHERE load_id = ? AND version <> prev + 1
-           GROUP BY back ORDER BY back DESC""",
-        [load_id, load_id],
-    ).fetchall()
-    warnings = []
-    for back, streams, steps, (stream, prev, version, where) in rows:
-        what = "go back" if back else "skip numbers"
-        move = "comes after" if back else "follows"
-        warnings.append(
-            f"versions {what} in {streams:,} stream(s), {steps:,} time(s); first: {stream} "
-            f"version {version} {move} version {prev} at {where}"
-        )
-    return warnings
-
-
-def _add(report: LoadReport, part: SourceReport) -> None:
-    report.sources.append(part)
-    report.rows_read += part.rows_read
-    report.loaded += part.loaded
-    report.rejected += part.rejected
-    report.duplicates += part.duplicates
-
-
-def _summarise(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
-    lid = report.load_id
-    report.reasons = [
-        (r, n)
-        for r, n in con.execute(
-            """SELECT regexp_replace(reason, ':.*', '') AS r, count(*) FROM rejected
-               WHERE load_id = ? GROUP BY r ORDER BY count(*) DESC, r""",
-            [lid],
-        ).fetchall()
-    ]
-    report.first_rejections = [
-        {"source": s, "row": r, "reason": why}
-        for s, r, why in con.execute(
-            "SELECT source, source_row, reason FROM rejected WHERE load_id = ? ORDER BY source, source_row LIMIT ?",
-            [lid, FIRST_REASONS],
-        ).fetchall()
-    ]
-    first, last = con.execute(
-        "SELECT min(position), max(position) FROM events WHERE load_id = ?", [lid]
-    ).fetchone()
-    report.first_position, report.last_position = first, last
-
-
 # -- one staged source --------------------------------------------------------------------------
 def _ingest(
-    con: duckdb.DuckDBPyConnection, st: Staged, user_map: dict[str, str], load_id: int, zone: str
+    con: duckdb.DuckDBPyConnection,
+    st: Staged,
+    user_map: dict[str, str],
+    load_id: int,
+    zone: str,
+    include_system: bool = False,
 ) -> SourceReport:
     part = SourceReport(source=st.source, format=st.format, rows_read=st.rows_read)
     if st.rows_read == 0:
@@ -271,17 +198,20 @@ def _ingest(
     cand = candidates(con, st, columns, visible, fields)
     con.execute("SET TimeZone = 'UTC'")
     try:
+        if not include_system:
+            part.system, cand = leave_out_system(con, cand)
         late = "count(*) FILTER (WHERE _late)" if st.late else "0"
         total, bad, late_rows = con.execute(
             f"SELECT count(*), count(_reason), {late} FROM {cand}"
         ).fetchone()
+        total += part.system
         if st.row_expr is None and total + len(st.rejections) != st.rows_read and st.fallback:
             # The fast reader saw a different number of records than the file has lines.
-            con.execute("DROP VIEW IF EXISTS _cand; DROP TABLE IF EXISTS _cand_t")
+            con.execute(_DROP_CANDIDATES)
             st.drop(con)
             exact = st.fallback()
             try:
-                return _ingest(con, exact, user_map, load_id, zone)
+                return _ingest(con, exact, user_map, load_id, zone, include_system)
             finally:
                 exact.drop(con)
         if late_rows and st.widen is not None:
@@ -291,11 +221,11 @@ def _ingest(
             counts = con.execute(
                 f'SELECT {", ".join(f"count({quote(n)})" for n in names)} FROM "{st.table}"'
             ).fetchone()
-            con.execute("DROP VIEW IF EXISTS _cand; DROP TABLE IF EXISTS _cand_t")
+            con.execute(_DROP_CANDIDATES)
             st.drop(con)
             wider = st.widen({n for n, c in zip(names, counts, strict=True) if c})
             try:
-                return _ingest(con, wider, user_map, load_id, zone)
+                return _ingest(con, wider, user_map, load_id, zone, include_system)
             finally:
                 wider.drop(con)
         if bad:
@@ -317,7 +247,8 @@ def _ingest(
             raise TracerError(f"internal accounting error while loading {st.source}")
     finally:
         con.execute(
-            "DROP TABLE IF EXISTS _accepted; DROP VIEW IF EXISTS _good; DROP VIEW IF EXISTS _cand; "
+            "DROP TABLE IF EXISTS _accepted; DROP VIEW IF EXISTS _good; "
+            f"DROP VIEW IF EXISTS {SYSTEM_VIEW}; DROP VIEW IF EXISTS _cand; "
             "DROP TABLE IF EXISTS _cand_t"
         )
     return part
@@ -366,6 +297,7 @@ def _resolve(
     for name, column in auto_detect(visible, taken).items():
         if name not in fields:
             fields[name] = Resolved(quote(column), column, "auto", column in st.json_columns)
+    fields = scalar_members(con, st, columns, fields)  # (stops here on objects with no member)
     for name, resolved in fields.items():
         try:
             con.execute(f'SELECT {resolved.sql} FROM "{st.table}" LIMIT 0')
@@ -382,10 +314,11 @@ def _resolve(
     if ("stream" not in fields or "type" not in fields) and visible:
         # (No columns at all: every row is invalid, and is rejected with its own reason.)
         missing = [f for f in ("stream", "type") if f not in fields]
+        used = {r.spec for r in fields.values()}
         cols = ", ".join(list(visible)[:20]) or "none"
         raise MappingError(
             f"{st.source}: no column for {' and '.join(missing)} (columns: {cols}); "
-            f"name one with --map {missing[0]}=COLUMN"
+            f"name one with {map_hint(missing, [c for c in visible if c not in used])}"
         )
     return fields
 

@@ -28,6 +28,7 @@ class Resolved:
     spec: str
     origin: str  # 'map' (user), 'preset', 'auto'
     json: bool = False  # the expression yields JSON text
+    tie: str | None = None  # position only: SQL breaking ties between equal positions
 
 
 def parse_mapping(items: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:

@@ -30,6 +30,7 @@ _EXPORTS = {
     "distribution": "state_figures",
     "whatif_comparison": "state_figures",
     "shape_timeline": "shape_figures",
+    "divergence_timeline": "compare_figures",
     "HTML": "tracer.replay.html",
     "state_html": "tracer.replay.html",
     "diff_html": "tracer.replay.html",

@@ -10,6 +10,7 @@ what-if and invariants, over a tracer store.
 
 from __future__ import annotations
 
+from tracer.replay.compare import CompareResult, compare_projections
 from tracer.replay.conditions import Condition, ConditionError
 from tracer.replay.diff import Change, Diff, apply_changes, diff_states
 from tracer.replay.engine import Replay
@@ -23,6 +24,7 @@ from tracer.replay.results import Match, StateResult, WhatIfResult
 
 __all__ = [
     "Change",
+    "CompareResult",
     "Condition",
     "ConditionError",
     "DefaultProjection",
@@ -40,6 +42,7 @@ __all__ = [
     "StateResult",
     "WhatIfResult",
     "apply_changes",
+    "compare_projections",
     "diff_states",
     "format_path",
     "load_projection",

@@ -25,6 +25,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from tracer.jsonvalues import decode_json, encode_text
 from tracer.replay.fold import INITIAL
 from tracer.replay.source import EventSource, single_row, sql_literal
 
@@ -148,7 +149,7 @@ class Checkpoints:
             params=[self.key, since, position],
         ).to_arrow_table()
         buckets, states, positions, versions, times = (c.to_pylist() for c in table.columns)
-        loads = orjson.loads
+        loads = decode_json
         result = {b: loads(s) for b, s in zip(buckets, states, strict=True) if s is not None}
         book = {
             b: (p, v, t) for b, p, v, t in zip(buckets, positions, versions, times, strict=True)
@@ -175,7 +176,7 @@ class Checkpoints:
             "FROM replay_checkpoint_states WHERE rowid = ?",
             [best[0]],
         ).fetchall()[0]
-        loaded = INITIAL if state is None else orjson.loads(state)
+        loaded = INITIAL if state is None else decode_json(state)
         return loaded, (last_position, last_version, last_time)
 
     # -- writing ----------------------------------------------------------------------------
@@ -191,7 +192,7 @@ class Checkpoints:
         try:
             for bucket in buckets:
                 if bucket in states:
-                    blobs.append(orjson.dumps(states[bucket], option=_JSON_ONLY).decode())
+                    blobs.append(encode_text(states[bucket], option=_JSON_ONLY, exact=True))
                 else:
                     blobs.append(None)
                 names.append(bucket)

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from tracer.errors import TracerError
+from tracer.names import close_names, did_you_mean
 from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
 from tracer.replay.diff import Diff, clone, diff_states
 from tracer.replay.events import Event, us_to_datetime
@@ -148,7 +149,8 @@ class Replay:
 
     def _need_stream(self, stream: str) -> None:
         if not self.source.stream_exists(stream):
-            raise TracerError(f"no stream {stream!r} in the store")
+            close = did_you_mean(close_names(self.source.con, "stream", stream))
+            raise TracerError(f"no stream {stream!r} in the store{close}")
 
     # -- folding ----------------------------------------------------------------------------
     def _point(self, at: Any, stream: str | None = None) -> tuple[int, int | None, datetime | None]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from tracer.jsonvalues import decode_json, encode_json
 
 if TYPE_CHECKING:
     from tracer.replay.projection import UpcastChain
@@ -117,8 +117,8 @@ class Event:
             version,
             type,
             None if time is None else datetime_to_us(time),
-            None if data is None else orjson.dumps(data),
-            Extras.fixed(position, id, None if meta is None else orjson.dumps(meta)),
+            None if data is None else encode_json(data),
+            Extras.fixed(position, id, None if meta is None else encode_json(meta)),
             up,
         )
         return event
@@ -128,7 +128,7 @@ class Event:
         data = self._data
         if data is _UNSET:
             raw = self._raw
-            data = None if raw is None else orjson.loads(raw)
+            data = None if raw is None else decode_json(raw)
             if self._up is not None:
                 data = self._up.apply(data, lambda: self.meta)
             self._data = data
@@ -139,7 +139,7 @@ class Event:
         meta = self._meta
         if meta is _UNSET:
             raw = None if self._extras is None else self._extras.row(self.position)[1]
-            meta = self._meta = None if raw is None else orjson.loads(raw)
+            meta = self._meta = None if raw is None else decode_json(raw)
         return meta
 
     @property
@@ -162,7 +162,7 @@ class Event:
             self.version,
             self.type,
             self._t,
-            None if data is None else orjson.dumps(data),
+            None if data is None else encode_json(data),
             self._extras,
             self._up,
         )

@@ -216,6 +216,10 @@ class Folder:
         states[bucket] = state if result is None else result
         return bucket
 
+    def failure(self, exc: Exception, event: Event | None) -> ProjectionError:
+        """The error for projection code that raised on ``event`` (names handler or upcaster)."""
+        return exc if isinstance(exc, ProjectionError) else self._error(exc, event, None)
+
     def _error(self, exc: Exception, event: Event | None, step: str | None) -> ProjectionError:
         name = self.projection.name
         if step == "key":

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from tracer.jsonvalues import encode_text
 from tracer.replay.diff import Change
 from tracer.replay.paths import format_path, leaves, parse_path
 
@@ -41,7 +42,7 @@ def value_text(value: Any, limit: int = 120) -> str:
     if isinstance(value, datetime):
         text = value.isoformat()
     else:
-        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        text = encode_text(value, option=orjson.OPT_NON_STR_KEYS, default=str, exact=True)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return html.escape(text)

@@ -1,7 +1,10 @@
 """Points in time, one syntax everywhere: ``pos:N``, ``version:N``, ``time:ISO-8601``, ``end``.
 
 A point means "after" an event, inclusively: ``pos:N`` is the state after the event at global
-position N (``pos:0`` is before any event); ``version:N`` after the stream's event of version N;
+position N (``pos:0`` is before any event); ``version:N`` after the stream's event whose version
+is N, whether the stream counts from 0 or from 1 (``version:0`` of a stream counted from 1 is its
+state before its first event; a version the stream does not have is an error, see
+:func:`resolve_version`);
 ``time:T`` after every event whose time is at or before T; ``end`` after the last event. The API
 also takes ints (positions) and datetimes.
 
@@ -14,9 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tracer.errors import TracerError
+from tracer.names import close_names, did_you_mean
+
+if TYPE_CHECKING:
+    import duckdb
 
 PointKind = Literal["pos", "version", "time", "end"]
 
@@ -81,6 +88,39 @@ def parse_point(spec: Any) -> Point:
             raise PointError(f"bad point {spec!r}: {rest!r} is not an ISO-8601 time") from exc
         return Point("time", _aware(value))
     raise PointError(f"bad point {spec!r}: use pos:N, version:N, time:ISO-8601 or end")
+
+
+def resolve_version(con: duckdb.DuckDBPyConnection, stream: str, version: int) -> int:
+    """The global position ``version:N`` of ``stream`` stands for (the CLI, the API, the TUI).
+
+    It is the position of the stream's event whose version is ``version``, whatever the stream's
+    first version is: on a stream counted from 0, ``version:0`` is its first event. On a stream
+    counted from 1 (or more), ``version:0`` is the state before its first event: the position
+    just before that event (which may belong to another stream). Any other version the stream
+    does not have, and a stream that does not exist, raise :class:`PointError` (one line).
+    """
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise PointError(f"bad version {version!r}: a version is a whole number, 0 or more")
+    literal = "'" + stream.replace("'", "''") + "'"  # (a literal can use an index on stream)
+    first, low, high, count, at = con.execute(
+        "SELECT min(position), min(version), max(version), count(*), "
+        f"max(position) FILTER (WHERE version = ?) FROM events WHERE stream = {literal}",
+        [version],
+    ).fetchall()[0]
+    if first is None:
+        close = did_you_mean(close_names(con, "stream", stream))
+        raise PointError(f"no stream {stream!r} in the store{close}")
+    if at is not None:
+        return int(at)
+    if version == 0 and low > 0:
+        return int(first) - 1
+    gaps = " with gaps" if count != high - low + 1 else ""
+    where = (
+        f"its last version is {high}"
+        if version > high
+        else f"its versions run from {low} to {high}{gaps}"
+    )
+    raise PointError(f"stream {stream!r} has no version {version}: {where}")
 
 
 def _int(text: str, spec: Any) -> int:

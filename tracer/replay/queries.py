@@ -6,12 +6,14 @@ event otherwise, starting from the nearest checkpoint where the query allows it.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tracer.errors import TracerError
+from tracer.names import did_you_mean
 from tracer.replay.conditions import Condition, conditions
 from tracer.replay.diff import clone, diff_states
 from tracer.replay.events import Event
@@ -113,6 +115,7 @@ def history(replay: Replay, stream: str | None, path: str) -> pd.DataFrame:
     segments = parse_path(path)
     walk = _Walk(replay, walk_stream, 0, replay.source.max_position())
     previous = get(walk.view(bucket), segments)  # the initial state's value is no change
+    seen = previous is not MISSING
     rows: list[dict[str, Any]] = []
     for event, touched in walk:
         if touched is SKIPPED or (bucket is not None and touched != bucket):
@@ -120,6 +123,7 @@ def history(replay: Replay, stream: str | None, path: str) -> pd.DataFrame:
         value = get(walk.view(bucket), segments)
         if value is MISSING and previous is MISSING:
             continue
+        seen = True
         if value is MISSING:
             op, shown = "remove", None
         elif previous is MISSING:
@@ -131,6 +135,11 @@ def history(replay: Replay, stream: str | None, path: str) -> pd.DataFrame:
         value = clone(value) if value is not MISSING else MISSING
         rows.append({**_event_columns(event), "op": op, "value": clone(shown)})
         previous = value
+    if not seen:  # a misspelt field is an error, not an empty history
+        known = {a for p, _ in leaves(walk.view(bucket)) for a in ancestors(p) if a}
+        close = difflib.get_close_matches(path, sorted(known), n=3)
+        whose = f"{stream}'s states" if stream is not None else f"the states of {replay.name}"
+        raise TracerError(f"no field {path!r} in {whose}{did_you_mean(close)}")
     return _frame(rows, HISTORY_COLUMNS)
 
 
@@ -209,6 +218,19 @@ def find(
     if start is None:
         condition.require_defined()
     return None
+
+
+def require_defined(replay: Replay, where: str | Callable[..., Any]) -> None:
+    """Raise :class:`ConditionError` where ``find`` and ``check`` would: a condition that is
+    undefined on every event of the log (a misspelt field), or that raises. Walks the log only
+    until the condition is defined on one event (the TUI checks a breakpoint with it)."""
+    condition = Condition(where)
+    walk = _Walk(replay, None, 0, replay.source.max_position())
+    for event, bucket in walk:
+        _holds(replay, condition, event, bucket, None, walk)
+        if condition.defined:
+            return
+    condition.require_defined()
 
 
 def _holds(

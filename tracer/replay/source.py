@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracer.errors import TracerError
-from tracer.replay.points import Point, PointError, parse_point
+from tracer.replay.points import Point, PointError, parse_point, resolve_version
 from tracer.store import Store
 
 BATCH_ROWS = 65_536
@@ -95,27 +95,8 @@ class EventSource:
     def _resolve_version(self, point: Point, stream: str | None) -> int:
         if stream is None:
             raise PointError(f"{point} needs a stream: a version counts one stream's events")
-        first, low, high, count, at = single_row(
-            self.con.execute(
-                "SELECT min(position), min(version), max(version), count(*), "
-                "max(position) FILTER (WHERE version = ?) "
-                f"FROM events WHERE stream = {sql_literal(stream)}",
-                [point.value],
-            ).fetchall()
-        )
-        if first is None:
-            raise PointError(f"no stream {stream!r} in the store")
-        if point.value == 0:
-            return first - 1
-        if at is None:
-            gaps = " with gaps" if count != high - low + 1 else ""
-            where = (
-                f"its last version is {high}"
-                if point.value > high
-                else f"its versions run from {low} to {high}{gaps}"
-            )
-            raise PointError(f"stream {stream!r} has no version {point.value}: {where}")
-        return at
+        assert isinstance(point.value, int)
+        return resolve_version(self.con, stream, point.value)
 
     def time_point(self, until: datetime, stream: str | None = None) -> tuple[int, int | None]:
         """``(position, late)`` for ``time:until``: the last event at or before ``until`` (of one
@@ -195,14 +176,18 @@ class EventSource:
         types: Iterable[str] | None = None,
         positions: Iterable[int] | None = None,
         until: datetime | None = None,
+        category: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Events with ``lo < position <= hi`` in position order, as Arrow record batches
-        (``until``: only those at or before that time, and those with no time)."""
+        (``until``: only those at or before that time, and those with no time; ``category``:
+        only that category's)."""
         if hi <= lo:
             return
         conditions = [f"position > {int(lo)}", f"position <= {int(hi)}"]
         if stream is not None:
             conditions.append(f"stream = {sql_literal(stream)}")
+        if category is not None:
+            conditions.append(f"category = {sql_literal(category)}")
         if until is not None:
             conditions.append(_not_later(until))
         if types is not None:

@@ -8,7 +8,9 @@ all in SQL. Sources never decide what an event is; they only read and account fo
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +19,10 @@ import pyarrow as pa
 
 ROW = "_row"  # 1-based row (or line, or sequence) number in the source
 RAW_LIMIT = 2000  # rejected rows keep at most this many characters of their raw text
+#: Bytes that are not UTF-8 text (encrypted, or another binary format) are staged as ``\\x``
+#: and their hex digits; the loader rejects such a payload as looking encrypted.
+BINARY_PREFIX = "\\x"
+GZIP_HEAD = b"\x1f\x8b"
 
 _counter = itertools.count(1)
 
@@ -138,6 +144,28 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
     complete = getattr(con, "complete", None)
     if complete is not None:
         complete()
+
+
+def decode_payload(value: bytes) -> str:
+    """UTF-8 text from payload bytes, zlib- or gzip-compressed or not (as the ``eventsourcing``
+    library's compressors write them); bytes that are no text as ``\\x`` and hex digits."""
+    head = value[:2]
+    try:
+        if zlib_header(head):
+            value = zlib.decompress(value)
+        elif head == GZIP_HEAD:
+            value = gzip.decompress(value)
+    except (zlib.error, OSError, EOFError):
+        pass  # not compressed after all (random bytes can start like a header)
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return BINARY_PREFIX + value.hex()
+
+
+def zlib_header(head: bytes) -> bool:
+    """Whether two bytes open a zlib stream (deflate, and a header checksum that holds)."""
+    return len(head) == 2 and head[0] & 0x0F == 8 and int.from_bytes(head, "big") % 31 == 0
 
 
 def cut(text: str, limit: int = RAW_LIMIT) -> str:

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from tracer.errors import SourceError
 from tracer.fields import ALIASES, quote, sql_string
+from tracer.jsonvalues import decode_json
 from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
 from tracer.sources.delimited import stage_csv
 from tracer.sources.textio import (
@@ -302,7 +303,10 @@ def _sample_columns(con: duckdb.DuckDBPyConnection, reader: str) -> dict[str, st
     kinds: dict[str, str] = {}
     spelled: dict[str, str] = {}  # lower-case key -> the spelling staged
     for (text,) in rows:
-        record = orjson.loads(text)
+        try:
+            record = decode_json(text)
+        except ValueError:  # (DuckDB reads what Python does not: the row is judged later)
+            continue
         if not isinstance(record, dict):
             continue
         for key, value in record.items():
@@ -384,8 +388,8 @@ def _json_shape(path: Path) -> str:
         return "array"
     first = start.split(b"\n", 1)[0]
     try:
-        return "lines" if isinstance(orjson.loads(first), dict) else "values"
-    except orjson.JSONDecodeError:
+        return "lines" if isinstance(decode_json(first), dict) else "values"
+    except ValueError:
         return "values"
 
 

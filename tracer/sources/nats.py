@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from tracer.errors import SourceError
 from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
-from tracer.sources.presets import json_preset, proto_preset
+from tracer.sources.message_presets import json_preset, proto_preset
 from tracer.sources.protobuf import DecodeFailure, Decoder, drop_empty_columns
 
 CONNECT_TIMEOUT = 3.0  # seconds until an unreachable server is reported

@@ -9,14 +9,13 @@ The last order value read (``seq_id``, ``notification_id``, ``global_position``,
 integer position column) is remembered in ``cursors`` when the load commits; the next load reads
 only rows after it. Rows committed while an older transaction is still running wait for it (see
 :data:`SETTLED`), so a row whose transaction commits late is never skipped. ``from_seq`` starts at an order value, ``since`` at a time. ``bytea`` columns
-(``eventsourcing``'s ``state``) are decoded to text, zlib-compressed ones decompressed.
+(``eventsourcing``'s ``state``) are decoded to text, zlib- or gzip-compressed ones decompressed.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,8 @@ import pyarrow as pa
 from tracer.errors import SourceError
 from tracer.fields import ALIASES
 from tracer.sources import presets
-from tracer.sources.base import ROW, Staged, stage_name
+from tracer.sources.axon import convert_xml
+from tracer.sources.base import ROW, Staged, decode_payload, stage_name
 from tracer.sources.nats import parse_since
 
 CONNECT_TIMEOUT = 5  # seconds
@@ -37,7 +37,7 @@ _DUCK_TYPES = {
     "bigint": "BIGINT",
     "real": "DOUBLE",
     "double precision": "DOUBLE",
-    "numeric": "DOUBLE",
+    "numeric": "JSON",  # (a JSON number as written: 1180591620717411303425 stays exact)
     "boolean": "BOOLEAN",
     "timestamp with time zone": "TIMESTAMPTZ",
     "timestamp without time zone": "TIMESTAMP",
@@ -50,13 +50,14 @@ SETTLED = (
     "age(t.xmin) > age(mod(pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
     " 4294967296)::text::xid)"
 )
-_ZLIB_HEADS = ("7801", "785e", "789c", "78da")
+_ZLIB_HEADS = ("7801", "785e", "789c", "78da", "1f8b")  # (and gzip's)
 
 
 @dataclass
 class Column:
     name: str
     pg_type: str  # information_schema data_type
+    large_object: bool = False  # an ``oid`` naming a large object, read as its bytes
 
     @property
     def duck_type(self) -> str:
@@ -116,6 +117,10 @@ def _stage_table(
         columns.append(Column("stream_name", "text"))
         names.append("stream_name")
     name, preset = presets.detect(names, table)
+    if name == "axon":  # Hibernate keeps Axon's payloads as large objects: read their bytes
+        for column in columns:
+            if column.pg_type == "oid" and column.name.lower() in ("payload", "meta_data"):
+                column.pg_type, column.large_object = "bytea", True
     order = presets.order_column(name, names) or _order_column(columns)
     where, params = _where(con, source, order, columns, preset, options)
     is_table = _is_table(pg, schema, table)
@@ -137,6 +142,8 @@ def _stage_table(
     if order and rows:
         last = con.execute(f'SELECT max({_q(order)}) FROM "{staged}"').fetchall()[0][0]
     cursor = (source, str(last)) if last is not None else None
+    # Axon's XStream payloads: the XML rows (only those) converted to JSON, or rejected.
+    rejections = convert_xml(con, staged, names) if name == "axon" else []
     if name == "eventsourcing" and "state" in names:
         json_columns |= {"state"}
     return Staged(
@@ -147,6 +154,7 @@ def _stage_table(
         preset=preset,
         json_columns=json_columns,
         cursor=cursor,
+        rejections=rejections,
     )
 
 
@@ -257,6 +265,8 @@ def _select_item(column: Column, join: str | None) -> str:
     qualified = (
         f"s.{_q(column.name)}" if join and column.name == "stream_name" else f"t.{_q(column.name)}"
     )
+    if column.large_object:
+        qualified = f"lo_get({qualified})"
     if column.pg_type == "bytea":
         return f"encode({qualified}, 'hex') AS {_q(column.name)}"
     return f"{qualified} AS {_q(column.name)}"
@@ -318,9 +328,9 @@ def _decode_bytes(con: duckdb.DuckDBPyConnection, staged: str, column: str) -> N
     rowids, texts = [], []
     for rowid, hex_text in compressed:
         try:
-            texts.append(zlib.decompress(bytes.fromhex(hex_text)).decode())
-        except (zlib.error, UnicodeDecodeError, ValueError):
-            texts.append("\\x" + hex_text)  # not zlib after all (or encrypted): kept as hex
+            texts.append(decode_payload(bytes.fromhex(hex_text)))  # (else kept as \\x hex)
+        except ValueError:
+            texts.append("\\x" + hex_text)
         rowids.append(rowid)
     view = f"{staged}_unpacked"
     con.register(view, pa.table({"rid": pa.array(rowids, pa.int64()), "text": pa.array(texts)}))

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 
 from tracer.errors import SourceError
+from tracer.jsonvalues import decode_json, encode_text
 from tracer.sources.base import ROW, Rejection, Staged, cut, stage_arrow, stage_name
 
 PAYLOAD_NAMES = ("payload", "data", "body")
@@ -204,9 +204,9 @@ class Decoder:
         """The payload as JSON text: JSON bytes as they are, protobuf through the type's message."""
         if payload:
             try:
-                orjson.loads(payload)
+                decode_json(payload)
                 return payload.decode()
-            except (orjson.JSONDecodeError, UnicodeDecodeError):
+            except ValueError:  # (not JSON, or not UTF-8)
                 pass
         cls = self.payload_class(etype) if etype else None
         if cls is None:
@@ -222,7 +222,7 @@ class Decoder:
             raise DecodeFailure(
                 f"payload is not a {cls.DESCRIPTOR.full_name} message: {exc}"
             ) from None
-        return orjson.dumps(to_python(inner)).decode()
+        return encode_text(to_python(inner), exact=True)
 
     def payload_class(self, etype: str) -> Any:
         if etype in self._classes:
@@ -288,14 +288,14 @@ def _arrow_type(f: Any) -> pa.DataType:
 
 def _column_value(msg: Any, f: Any) -> Any:
     if _repeated(f):
-        return orjson.dumps(_field_python(msg, f)).decode()
+        return encode_text(_field_python(msg, f), exact=True)
     if f.type == f.TYPE_MESSAGE:
         if not msg.HasField(f.name):
             return None
         inner = getattr(msg, f.name)
         if _is_timestamp(f):
             return inner.seconds * 1_000_000 + inner.nanos // 1000
-        return orjson.dumps(to_python(inner)).decode()
+        return encode_text(to_python(inner), exact=True)
     if f.type == f.TYPE_ENUM:
         return _enum_name(f, getattr(msg, f.name))
     if f.type == f.TYPE_BYTES:

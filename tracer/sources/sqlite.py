@@ -2,15 +2,13 @@
 
 DuckDB's sqlite extension cannot be installed here, so rows are read with the standard library,
 in rowid order (the global order unless a position column is mapped or the layout names one),
-and staged in Arrow batches. Byte columns holding UTF-8 JSON, plain or zlib-compressed, are
-decoded to text on the way.
+and staged in Arrow batches. Byte columns holding UTF-8 JSON, plain or zlib- or gzip-compressed,
+are decoded to text on the way.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ import pyarrow as pa
 from tracer.errors import SourceError
 from tracer.fields import auto_detect
 from tracer.sources import presets
-from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
+from tracer.sources.axon import convert_xml
+from tracer.sources.base import ROW, Staged, decode_payload, stage_arrow, stage_name
 
 BATCH = 50_000
 
@@ -53,6 +52,8 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
         rows = stage_arrow(con, staged_table, _batches(db, table, columns, order), _schema(columns))
     finally:
         db.close()
+    # Axon's XStream payloads: the XML rows (only those) converted to JSON, or rejected.
+    rejections = convert_xml(con, staged_table, columns) if layout == "axon" else []
     return [
         Staged(
             table=staged_table,
@@ -60,6 +61,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: str, options: dict[str, Any]) ->
             format=f"sqlite ({layout})" if layout != "generic" else "sqlite",
             rows_read=rows,
             preset=preset,
+            rejections=rejections,
         )
     ]
 
@@ -144,14 +146,8 @@ def _text(value: Any) -> str | None:
 
 
 def decode_bytes(value: bytes) -> str:
-    """UTF-8 text from bytes that may be zlib-compressed; undecodable bytes as ``\\x`` hex."""
-    if value[:1] == b"\x78":
-        with contextlib.suppress(zlib.error):
-            value = zlib.decompress(value)
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return "\\x" + value.hex()
+    """UTF-8 text from bytes that may be zlib- or gzip-compressed; others as ``\\x`` hex."""
+    return decode_payload(value)
 
 
 def _q(name: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -19,15 +18,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tracer.api import Store
 from tracer.errors import TracerError
 from tracer.tui import messages as msg
+from tracer.tui.accounting import Accounting, last_load
 from tracer.tui.commands import ACTIONS, bindings
-from tracer.tui.data import (
-    EventFilter,
-    build_view,
-    rate_histogram,
-    scope_filter,
-)
+from tracer.tui.data import EventFilter, build_view, rate_histogram, scope_filter, text_widths
 from tracer.tui.debugger import DebuggerActions
+from tracer.tui.export import ExportActions
 from tracer.tui.inspect import Detail, load_detail
+from tracer.tui.loading import LoadingActions
 from tracer.tui.navigation import NavigationActions
 from tracer.tui.panels import ChangePanel, StatePanel
 from tracer.tui.prompt import PromptBar
@@ -39,7 +36,6 @@ from tracer.tui.strip import TimeStrip, parse_row_time
 from tracer.tui.timeline import Timeline
 
 NARROW = 110  # below this width the streams panel starts hidden
-FOLLOW_INTERVAL = 0.5  # seconds between two rounds of --follow
 #: worker groups that may take a while, and what the status line says while they run
 SLOW_GROUPS = {
     "continue": "finding the next hit",
@@ -48,10 +44,11 @@ SLOW_GROUPS = {
     "diff": "diffing",
     "whatif": "replaying without the skipped events",
     "blame": "blaming",
+    "break": "checking the breakpoint",
 }
 
 
-class TracerApp(NavigationActions, DebuggerActions, App[None]):
+class TracerApp(NavigationActions, DebuggerActions, ExportActions, LoadingActions, App[None]):
     """Step through an event log like a debugger steps through code."""
 
     CSS_PATH = "tracer.tcss"
@@ -82,6 +79,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         self.matches: Any = None
         self.detail: Detail | None = None
         self.load_error: str | None = None
+        self.accounting: Accounting | None = None  # what the load did with the rows it read
         self.playing = False
         self.total_events = 0
         self.ready = False  # the first view is on screen
@@ -140,43 +138,25 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
             self._follow()
         self.update_status()
 
-    # -- loading ------------------------------------------------------------------------------
-    @work(thread=True, group="load", exit_on_error=False)
-    def _load_sources(self) -> None:
-        def progress(stage: str, done: int, total: int | None) -> None:
-            self.post_message(msg.LoadProgress(stage, done, total))
-
-        try:
-            self.store.load(*self.sources, progress=progress, **self.load_options)
-        except TracerError as exc:
-            self.post_message(msg.Failed("load", str(exc)))
-            return
-        self.post_message(msg.LoadProgress("done", 1, 1))
-
-    def on_load_progress(self, message: msg.LoadProgress) -> None:
-        screen = self.screen
-        if message.stage == "done":
-            if isinstance(screen, LoadScreen):
-                self.pop_screen()
-            self._start()
-        elif isinstance(screen, LoadScreen):
-            screen.progress(message.stage, message.done, message.total)
-
     # -- the view -----------------------------------------------------------------------------
     @work(thread=True, group="view", exclusive=True, exit_on_error=False)
     def _build_view(self, flt: EventFilter, position: int | None, origin: str) -> None:
         cur = self.store.cursor()
+        widths, accounting = None, None
         try:
             view = build_view(cur, flt)
             if origin == "start":
                 (self.total_events,) = cur.execute("SELECT count(*) FROM events").fetchone()
+                widths = text_widths(cur)
+                # loaded here: that load's report; else the store's last load
+                accounting = self.accounting if self.sources else last_load(cur)
         except TracerError as exc:
             self.post_message(msg.Failed(origin, str(exc)))
             return
         finally:
             cur.close()
         if not get_current_worker().is_cancelled:
-            self.post_message(msg.ViewReady(view, position, origin))
+            self.post_message(msg.ViewReady(view, position, origin, widths, accounting))
 
     @work(thread=True, group="follow-view", exclusive=True, exit_on_error=False)
     def _recount(self, flt: EventFilter) -> None:
@@ -184,18 +164,25 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         try:
             view = build_view(cur, flt)
             (self.total_events,) = cur.execute("SELECT count(*) FROM events").fetchone()
+            widths = text_widths(cur)
         finally:
             cur.close()
-        self.post_message(msg.ViewReady(view, None, "follow"))
+        self.post_message(msg.ViewReady(view, None, "follow", widths))
 
     def on_view_ready(self, message: msg.ViewReady) -> None:
-        if message.view.filter != self.view_filter():
-            return  # the filter changed while this view was counted
+        if message.view.filter != self.view_filter() or not self.query(Timeline):
+            return  # the filter changed while this view was counted (or the app closes)
         timeline = self.timeline
+        if message.widths is not None:
+            timeline.widths = message.widths
         if message.origin == "follow":
             timeline.grow(message.view)
         else:
             timeline.set_view(message.view, message.position)
+        if message.origin == "start":
+            self.show_accounting(message.accounting)
+            if message.view.count == 0:
+                self.state_panel.show_message(self.empty_reason())
         if message.origin == "filter":
             self.prompt.close()
             timeline.focus()
@@ -206,6 +193,18 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
                 self.query_one(ChangePanel).show(None, None)
         self.ready = True
         self.update_status()
+
+    def empty_reason(self) -> str:
+        """Why the log shows no event: what the load did with the rows it read."""
+        accounting = self.accounting
+        if accounting is None or not (accounting.rejected or accounting.system):
+            return "the store has no events"
+        lines = ["no event loaded"]
+        if accounting.system:
+            lines.append(f"{accounting.system:,} system events kept out of replays")
+        if accounting.rejected:
+            lines.append(accounting.notice())
+        return "\n".join(lines)
 
     def view_filter(self) -> EventFilter:
         return self.scope.and_(self.filter)
@@ -223,7 +222,8 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         self.post_message(msg.HistogramReady(histogram))
 
     def on_histogram_ready(self, message: msg.HistogramReady) -> None:
-        self.query_one(TimeStrip).set_histogram(message.histogram)
+        for strip in self.query(TimeStrip):  # (none while the app closes)
+            strip.set_histogram(message.histogram)
 
     @on(TimeStrip.Clicked)
     def _strip_clicked(self, message: TimeStrip.Clicked) -> None:
@@ -358,7 +358,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
         yield from super().get_system_commands(screen)
 
     def update_status(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query(StatusLine):
             return
         # when the line is too long: the name shortens, then the filter, "tracer" goes, then
         # the name; the search and busy texts shorten after that
@@ -376,6 +376,7 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
             parts.append(Part(f"{view.count:,} of {total:,}"))
             parts.append(Part(flt.label, "bold", shrink=((2, 12), (5, 1))))
         position = timeline.position
+        parts.extend(self.accounting_parts())
         if position is not None:
             parts.append(Part(f"#{position}"))
         if self.matches is not None and len(self.matches):
@@ -389,38 +390,5 @@ class TracerApp(NavigationActions, DebuggerActions, App[None]):
             parts.append(Part(f"following (+{self.followed:,})" if self.followed else "following"))
         self.query_one(StatusLine).show(parts)
 
-    # -- follow mode --------------------------------------------------------------------------
-    @work(thread=True, group="follow", exit_on_error=False)
-    def _follow(self) -> None:
-        from tracer.load import follow
-
-        def report(result: Any) -> None:
-            self.post_message(msg.FollowReport(result))
-
-        def error(source: str, exc: TracerError) -> None:
-            self.post_message(msg.Failed("follow", f"{source}: {exc}"))
-
-        follow(
-            self.store,
-            self.sources,
-            options=self.load_options,
-            interval=FOLLOW_INTERVAL,
-            stop=self._stop,
-            on_report=report,
-            on_error=error,
-        )
-
-    def on_follow_report(self, message: msg.FollowReport) -> None:
-        """New events: recount the view (the cursor stays), refresh the strip and the streams."""
-        self.followed += int(getattr(message.report, "loaded", 0) or 0)
-        self._recount(self.view_filter())
-        self._histogram(self.view_filter())
-        self.query_one(StreamsPanel).reload()
-
     def on_unmount(self) -> None:
         self._stop.set()
-
-    def default_export_name(self) -> str:
-        stream = self.cursor_stream() or "state"
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stream)
-        return str(Path(f"{safe}-{self.timeline.position or 0}.json"))

@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from tracer.errors import TracerError
+from tracer.jsonvalues import decode_json, encode_text
 from tracer.store import compile_condition, read_event
 
 #: ``type:X stream:Y category:Z`` prefixes of a filter expression (``*`` is a wildcard).
@@ -24,6 +25,19 @@ _PREFIX = re.compile(r"^\s*(?P<key>type|stream|category|cat):(?P<value>\"[^\"]*\
 _PATH_START = re.compile(r"^\s*(data|meta)[.\[]")
 _OPERATOR_VALUE = re.compile(r"^.*?(==|!=|<=|>=|=|<|>|~)\s*(?P<value>.*)$")
 
+#: where plain text is searched: every text the change panel shows of an event
+TEXT_SEARCH = " OR ".join(
+    f"{column} ILIKE ?"
+    for column in (
+        "stream",
+        "type",
+        "CAST(data AS VARCHAR)",
+        "CAST(meta AS VARCHAR)",
+        "event_id",
+        "correlation_id",
+        "causation_id",
+    )
+)
 ROW_COLUMNS = "position, strftime(time, '%Y-%m-%d %H:%M:%S.%g'), stream, type, version, data"
 
 
@@ -76,10 +90,12 @@ def parse_filter(text: str) -> EventFilter:
     """Compile what the user typed after ``/`` or ``f`` into SQL.
 
     - ``type:Withdrawn``, ``stream:acct-42``, ``category:account`` (``*`` is a wildcard), and any
-      number of them in front of the rest;
+      number of them in front of the rest; ``stream:acct`` is every stream whose name starts
+      with ``acct`` unless a stream is named exactly that;
     - ``data.amount > 100``, ``meta.user = alice``, ``data.note ~ refund`` (contains);
     - ``sql: <expression>``: any DuckDB boolean expression over the ``events`` columns;
-    - anything else is text, searched case-insensitively in the stream, type and data.
+    - anything else is text, searched case-insensitively in the stream, type, data, meta and
+      the event, correlation and causation ids (what the change panel shows).
     """
     rest = text.strip()
     result = EventFilter()
@@ -88,6 +104,12 @@ def parse_filter(text: str) -> EventFilter:
         value = match["value"].strip('"')
         if "*" in value:
             part = EventFilter(f"{key} ILIKE ?", (value.replace("*", "%"),), f"{key}:{value}")
+        elif key == "stream":  # the stream of that name, else every stream that starts so
+            sql = (
+                "(stream = ? OR (starts_with(stream, ?) AND NOT EXISTS "
+                "(SELECT 1 FROM events AS named WHERE named.stream = ?)))"
+            )
+            part = EventFilter(sql, (value, value, value), f"{key}:{value}")
         else:
             part = EventFilter(f"{key} = ?", (value,), f"{key}:{value}")
         result = result.and_(part)
@@ -112,11 +134,7 @@ def parse_filter(text: str) -> EventFilter:
         part = EventFilter(condition, tuple(params), rest)
     else:
         needle = f"%{rest}%"
-        part = EventFilter(
-            "(stream ILIKE ? OR type ILIKE ? OR CAST(data AS VARCHAR) ILIKE ?)",
-            (needle, needle, needle),
-            rest,
-        )
+        part = EventFilter(f"({TEXT_SEARCH})", (needle,) * TEXT_SEARCH.count("?"), rest)
     combined = result.and_(part)
     return EventFilter(combined.sql, combined.params, text.strip())
 
@@ -187,12 +205,32 @@ def fetch_rows(
     return [Row(p, t or "", s, ty, v, summarize(d)) for p, t, s, ty, v, d in rows]
 
 
+class TextWidths(NamedTuple):
+    """How wide the timeline's text columns need to be for this log (0: not known yet)."""
+
+    stream: int = 0  # the longest stream name
+    type: int = 0  # the longest type
+    version: int = 0  # the digits of the largest version
+    days: bool = True  # the times span more than one day (UTC): the date must show
+
+
+def text_widths(cur: duckdb.DuckDBPyConnection) -> TextWidths:
+    """The longest stream name and type, the widest version and whether times span days."""
+    stream, type_, version, days = cur.execute(
+        """SELECT max(length(stream)), max(length(type)), max(version),
+                  floor(max(epoch(time)) / 86400) > floor(min(epoch(time)) / 86400)
+           FROM events"""
+    ).fetchone()
+    digits = len(str(int(version))) if version is not None else 0
+    return TextWidths(int(stream or 0), int(type_ or 0), digits, bool(days))
+
+
 def summarize(data: str | None, limit: int = 240) -> str:
     """A one-line summary of an event's data: ``amount=50 account=acct-1 items=[2]``."""
     if data is None:
         return ""
     try:
-        value = orjson.loads(data)
+        value = decode_json(data)
     except orjson.JSONDecodeError:
         return data[:limit]
     if not isinstance(value, dict):
@@ -210,12 +248,12 @@ def summarize(data: str | None, limit: int = 240) -> str:
 
 def _short(value: Any) -> str:
     if isinstance(value, str):
-        return value if value and " " not in value else orjson.dumps(value).decode()
+        return value if value and " " not in value else encode_text(value)
     if isinstance(value, dict):
         return "{" + ",".join(list(value)[:3]) + ("…}" if len(value) > 3 else "}")
     if isinstance(value, list):
         return f"[{len(value)}]"
-    return orjson.dumps(value).decode()
+    return encode_text(value, exact=True)
 
 
 # -- single-answer queries ------------------------------------------------------------------
@@ -247,97 +285,6 @@ def type_hit(
 def event_row(cur: duckdb.DuckDBPyConnection, position: int) -> dict[str, Any] | None:
     """One event with its data and meta decoded."""
     return read_event(cur, position)
-
-
-def resolve_point(
-    cur: duckdb.DuckDBPyConnection,
-    text: str,
-    current: int,
-    stream: str | None,
-    flt: EventFilter | None = None,
-) -> int:
-    """Where a "go to" input points: ``1234``, ``#1234``, ``pos:1234``, ``+10``/``-10``,
-    ``version:3`` (of the current stream), ``time:2026-03-01T12:00`` or a bare ISO time.
-
-    A time means the last event at or before it, as for ``--at time:``. Within a filter
-    (``flt``) everything but an explicit position stays on the events the filter shows: ``end``
-    is the last of them, a time or version the last of them at or before it, and ``+N``/``-N``
-    count rows of the filtered timeline.
-    """
-    flt = flt or EventFilter()
-    shown = "" if flt.empty else " shown by the filter"
-    spec = text.strip()
-    if not spec:
-        raise TracerError("type a position (1234), +N/-N, version:N, or a time (2026-03-01T12:00)")
-    lowered = spec.lower()
-    if lowered == "end":
-        found = _last_where(cur, flt)
-        if found is None:
-            raise TracerError(f"no event{shown}")
-        return found
-    if spec[0] in "+-" and spec[1:].isdigit():
-        if flt.empty:
-            return max(1, current + int(spec))
-        return _offset_row(cur, flt, current, int(spec))
-    bare = spec.lstrip("#")
-    if lowered.startswith("pos:"):
-        bare = spec[4:].strip()
-    if bare.isdigit():
-        return _existing(cur, int(bare))
-    if lowered.startswith("version:"):
-        number = spec[8:].strip()
-        if stream is None or not number.isdigit():
-            raise TracerError("version:N needs a number and an event of a stream under the cursor")
-        found = _last_where(cur, flt, "stream = ? AND version <= ?", stream, int(number))
-        if found is None:
-            raise TracerError(f"stream {stream} has no version {number}{shown}")
-        return found
-    moment = spec[5:].strip() if lowered.startswith("time:") else spec
-    try:
-        when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        raise TracerError(
-            f"cannot read {spec!r}: use a position (1234), +N/-N, version:N or an ISO time"
-        ) from None
-    found = _last_where(cur, flt, "time <= CAST(? AS TIMESTAMPTZ)", when.isoformat())
-    if found is None:
-        raise TracerError(f"no event{shown} at or before {moment}")
-    return found
-
-
-def _last_where(
-    cur: duckdb.DuckDBPyConnection, flt: EventFilter, condition: str = "", *params: Any
-) -> int | None:
-    """The last position the filter keeps where ``condition`` holds."""
-    query = f"SELECT max(position) FROM events {flt.where(condition)}"
-    (found,) = cur.execute(query, [*flt.params, *params]).fetchone()
-    return None if found is None else int(found)
-
-
-def _offset_row(cur: duckdb.DuckDBPyConnection, flt: EventFilter, current: int, rows: int) -> int:
-    """The event ``rows`` rows after (before, negative) ``current`` among those the filter
-    keeps, or the last (first) of them when there are fewer."""
-    if rows == 0:
-        return current
-    op, order = (">", "ASC") if rows > 0 else ("<", "DESC")
-    where = flt.where(f"position {op} ?")
-    query = f"""SELECT position FROM events {where} ORDER BY position {order}
-                LIMIT 1 OFFSET ?"""
-    found = cur.execute(query, [*flt.params, current, max(abs(rows) - 1, 0)]).fetchone()
-    if found is not None:
-        return int(found[0])
-    agg = "max" if rows > 0 else "min"
-    (edge,) = cur.execute(
-        f"SELECT {agg}(position) FROM events {flt.where()}", list(flt.params)
-    ).fetchone()
-    return current if edge is None else int(edge)
-
-
-def _existing(cur: duckdb.DuckDBPyConnection, position: int) -> int:
-    (last,) = cur.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-    if not 1 <= position <= last:
-        raise TracerError(f"no event at position {position} (the log has 1..{last})")
-    return position
 
 
 # -- panels' aggregates ---------------------------------------------------------------------

@@ -1,14 +1,11 @@
 """The debugger's actions: playback, breakpoints and (reverse-)continue, marks and diffs,
-what-if, blame, copy and export. A mixin of :class:`tracer.tui.app.TracerApp`."""
+what-if, blame. A mixin of :class:`tracer.tui.app.TracerApp`."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from textual import work
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
@@ -16,6 +13,7 @@ from textual.dom import DOMNode
 
 from tracer.errors import TracerError
 from tracer.tui import messages as msg
+from tracer.tui.breakpoints import check_breakpoint
 from tracer.tui.inspect import blame_position, next_hit
 from tracer.tui.panels import short_json
 from tracer.tui.paths import show_path
@@ -109,27 +107,22 @@ class DebuggerActions(_Base):
     # -- breakpoints --------------------------------------------------------------------------
     def submit_debugger_prompt(self, mode: str, value: str) -> None:
         if mode == "break":
-            breakpoint = Breakpoint.parse(value)
-            if breakpoint.kind == "type":
-                self._check_types(breakpoint)  # the prompt stays open until the log says
-            else:
-                self._add_breakpoint(breakpoint)
+            self._check_breakpoint(Breakpoint.parse(value))  # the prompt stays open meanwhile
         elif mode == "export":
             self.export_state(value)
 
     @work(thread=True, group="break", exclusive=True, exit_on_error=False)
-    def _check_types(self, breakpoint: Breakpoint) -> None:
-        """A type breakpoint names types the log has: a typo would never stop."""
+    def _check_breakpoint(self, breakpoint: Breakpoint) -> None:
+        """Refuse a breakpoint that could never stop, as ``find`` refuses its condition."""
         cur = self.store.cursor()
         try:
-            rows = cur.execute("SELECT DISTINCT type FROM events ORDER BY type").fetchall()
+            check_breakpoint(cur, self.replay, breakpoint)
+        except TracerError as exc:
+            self.post_message(msg.Failed("break", str(exc)))
+            return
         finally:
             cur.close()
-        problem = unknown_types(breakpoint.types, [t for (t,) in rows if t is not None])
-        if problem:
-            self.post_message(msg.Failed("break", problem))
-        else:
-            self.post_message(msg.BreakpointChecked(breakpoint))
+        self.post_message(msg.BreakpointChecked(breakpoint))
 
     def on_breakpoint_checked(self, message: msg.BreakpointChecked) -> None:
         self._add_breakpoint(message.breakpoint)
@@ -363,34 +356,6 @@ class DebuggerActions(_Base):
         else:
             self.post_message(msg.Jump(found[0], reason=f"#{found[0]}: {found[1]}"))
 
-    # -- copy and export ----------------------------------------------------------------------
-    def state_json(self) -> str | None:
-        detail = self.detail
-        if detail is None or detail.error is not None:
-            return None
-        return orjson.dumps(detail.state, option=orjson.OPT_INDENT_2, default=str).decode()
-
-    def action_copy_state(self) -> None:
-        text = self.state_json()
-        if text is None:
-            self.notify("no state to copy", timeout=3)
-            return
-        self.copy_to_clipboard(text)
-        self.notify("state copied to the clipboard", timeout=2)
-
-    def export_state(self, name: str) -> None:
-        text = self.state_json()
-        if text is None:
-            raise TracerError("no state to export")
-        path = Path(name or self.default_export_name()).expanduser()
-        try:
-            path.write_text(text + "\n")
-        except OSError as exc:
-            raise TracerError(f"cannot write {path}: {exc.strerror}") from exc
-        self.prompt.close()
-        self.timeline.focus()
-        self.notify(f"state written to {path}", timeout=4)
-
     def debugger_status(self) -> list[str]:
         session = self.session
         parts = []
@@ -404,21 +369,6 @@ class DebuggerActions(_Base):
         if session.skipped:
             parts.append(f"✗ {len(session.skipped)}")
         return parts
-
-
-def unknown_types(wanted: tuple[str, ...], known: list[str], listed: int = 20) -> str:
-    """An error naming the ``wanted`` types no event has and listing the ``known`` ones; ""
-    when every wanted type is known."""
-    missing = [t for t in wanted if t not in set(known)]
-    if not missing:
-        return ""
-    guesses = {g for t in missing for g in difflib.get_close_matches(t, known, n=1)}
-    hint = f" (did you mean {', '.join(sorted(guesses))}?)" if guesses else ""
-    shown = ", ".join(known[:listed]) + (
-        f" … +{len(known) - listed}" if len(known) > listed else ""
-    )
-    word = "type" if len(missing) == 1 else "types"
-    return f"no event has {word} {', '.join(missing)}{hint}; known types: {shown or 'none'}"
 
 
 def _cell(change: Any, side: str) -> str:

@@ -7,18 +7,28 @@ from typing import Any
 import numpy as np
 from textual.message import Message
 
-from tracer.tui.data import RateHistogram, TimelineView
+from tracer.tui.accounting import Accounting
+from tracer.tui.data import RateHistogram, TextWidths, TimelineView
 from tracer.tui.session import Breakpoint
 
 
 class ViewReady(Message):
     """A new timeline view was counted; show it with the cursor near ``position``."""
 
-    def __init__(self, view: TimelineView, position: int | None, origin: str) -> None:
+    def __init__(
+        self,
+        view: TimelineView,
+        position: int | None,
+        origin: str,
+        widths: TextWidths | None = None,
+        accounting: Accounting | None = None,
+    ) -> None:
         super().__init__()
         self.view = view
         self.position = position
         self.origin = origin  # "start", "filter", "scope", "follow"
+        self.widths = widths  # the log's longest names (at the start and as it grows)
+        self.accounting = accounting  # the load's (at the start)
 
 
 class DetailReady(Message):
@@ -88,11 +98,14 @@ class BreakpointsFailed(Message):
 
 
 class LoadProgress(Message):
-    def __init__(self, stage: str, done: int, total: int | None) -> None:
+    def __init__(
+        self, stage: str, done: int, total: int | None, accounting: Accounting | None = None
+    ) -> None:
         super().__init__()
         self.stage = stage
         self.done = done
         self.total = total
+        self.accounting = accounting  # when done
 
 
 class FollowReport(Message):

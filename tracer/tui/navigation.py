@@ -10,13 +10,8 @@ from textual import work
 
 from tracer.errors import TracerError
 from tracer.tui import messages as msg
-from tracer.tui.data import (
-    EventFilter,
-    matching_positions,
-    parse_filter,
-    resolve_point,
-    stream_neighbour,
-)
+from tracer.tui.data import EventFilter, matching_positions, parse_filter, stream_neighbour
+from tracer.tui.goto import resolve_point
 from tracer.tui.panels import StateTree
 from tracer.tui.prompt import PromptBar
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from rich.console import Group, RenderableType
 from rich.json import JSON
 from rich.style import Style
@@ -16,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
+from tracer.jsonvalues import encode_text
 from tracer.tui.paths import Path, as_path, show_path, with_ancestors
 from tracer.tui.styles import background, foreground
 
@@ -23,7 +23,7 @@ MAX_NODES = 1500
 
 
 def short_json(value: Any, limit: int = 80) -> str:
-    text = orjson.dumps(value, default=str).decode()
+    text = encode_text(value, default=str, exact=True)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -275,4 +275,4 @@ class ChangePanel(VerticalScroll):
 def _json(value: Any) -> RenderableType:
     if value is None:
         return Text("  null", style="dim")
-    return JSON(orjson.dumps(value, default=str).decode(), indent=2)
+    return JSON(encode_text(value, default=str, exact=True), indent=2)

@@ -10,13 +10,16 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 MODES: dict[str, tuple[str, str]] = {
-    "search": ("search /", "type:Withdrawn · stream:account-7 · data.amount > 100 · any text"),
+    "search": (
+        "search /",
+        "type:Withdrawn · stream:account-7 · data.amount > 100 · any text or id",
+    ),
     "filter": (
         "filter",
         "type:Withdrawn · stream:account-7 · data.amount > 100 · sql: version > 3",
     ),
     "goto": ("go to", "1234 · +10 · -10 · version:3 · 2026-03-04T10:17 · end"),
-    "break": ("break on", "type:Withdrawn  or a state condition: state['balance'] < 0"),
+    "break": ("break on", "a type: Withdrawn  or a state condition: state['balance'] < 0"),
     "export": ("export to", "state.json"),
 }
 

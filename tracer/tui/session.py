@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from tracer.errors import TracerError
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
-_TYPE_BREAK = re.compile(r"^\s*type\s*[:=]\s*(?P<types>[\w.:\-$/ ,]+?)\s*$")
+_TYPE_BREAK = re.compile(r"^\s*type\s*[:=]\s*(?P<types>[\w.:\-$/> ,]+?)\s*$")
+#: what a bare type name (or several, with commas) looks like: ``Deposited``, ``bank.Opened``
+_TYPE_NAME = r"(?:\$>|[\w.:\-$/]+)"
+_BARE_TYPES = re.compile(rf"^\s*(?P<types>{_TYPE_NAME}(?:\s*,\s*{_TYPE_NAME})*)\s*$")
+#: bare names that are conditions, not types
+_PYTHON_NAMES = frozenset({"state", "event", "stream", "key", "True", "False", "None"})
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,8 @@ class Breakpoint:
 
     @classmethod
     def parse(cls, text: str) -> Breakpoint:
-        """``type:Withdrawn`` (several with commas) or a Python expression over ``state`` and
+        """``type:Withdrawn`` (several with commas), a bare type name (``Withdrawn``: whether
+        the log has it is checked against the log), or a Python expression over ``state`` and
         ``event``, such as ``state['balance'] < 0``."""
         spec = text.strip()
         if not spec:
@@ -34,11 +40,20 @@ class Breakpoint:
         if match is not None:
             types = tuple(t.strip() for t in match["types"].split(",") if t.strip())
             return cls("type", spec, types)
+        match = _BARE_TYPES.match(spec)
+        if match is not None and re.split(r"[.,\s]", spec)[0] not in _PYTHON_NAMES:
+            types = tuple(t.strip() for t in match["types"].split(","))
+            return cls("type", spec, types)
         try:
             compile(spec, "<breakpoint>", "eval")
         except SyntaxError as exc:
             raise TracerError(f"not a Python expression: {exc.msg} in {spec!r}") from None
         return cls("state", spec)
+
+    @property
+    def bare(self) -> bool:
+        """Type names typed without ``type:`` (a misspelt condition may look like one)."""
+        return self.kind == "type" and _TYPE_BREAK.match(self.text) is None
 
     def disabled(self) -> Breakpoint:
         return Breakpoint(self.kind, self.text, self.types, False)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events, work
@@ -23,11 +23,19 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tracer.store import Store
-from tracer.tui.data import Row, TimelineView, fetch_rows
+from tracer.tui.data import Row, TextWidths, TimelineView, fetch_rows
 from tracer.tui.styles import background, foreground
 
 PAGE = 64
 MAX_PAGES = 48
+
+
+MIN_SUMMARY = 16  # cells the data column keeps before the names give way
+LEAST_SUMMARY = 8  # ... and before a type is cut
+MIN_STREAM = 15  # a stream name cut in the middle keeps its kind and id: inventory-…0040
+MIN_TYPE = 10
+MAX_STREAM = 32
+MAX_TYPE = 36
 
 
 @dataclass(frozen=True)
@@ -43,14 +51,61 @@ class Columns:
     summary: int
 
     @classmethod
-    def fit(cls, width: int, max_position: int) -> Columns:
+    def fit(cls, width: int, max_position: int, text: TextWidths | None = None) -> Columns:
+        """Widths for the timeline's width and this log: the stream and type columns as wide
+        as the longest name (up to a cap); when that leaves the data column too little room,
+        the stream name gives way first (cut in the middle), then the data column, then the
+        type. The time column keeps the date when the log spans days."""
+        text = text or TextWidths()
         position = max(len(str(max_position)), 3)
-        time = 23 if width >= 170 else 19 if width >= 100 else 8
-        stream = min(max(width // 6, 10), 28)
-        type_ = min(max(width // 6, 10), 26)
-        version = 4
-        used = 2 + position + time + stream + type_ + version + 5
-        return cls(2, position, time, stream, type_, version, max(width - used, 0))
+        if width >= 170:
+            time = 23  # 2026-03-04 10:17:10.285
+        elif width >= 100:
+            time = 19  # 2026-03-04 10:17:10
+        else:
+            time = 14 if text.days else 8  # 03-04 10:17:10, or 10:17:10
+        fallback = min(max(width // 6, 10), 28)
+        stream = max(min(text.stream, MAX_STREAM), 6) if text.stream else fallback
+        type_ = max(min(text.type, MAX_TYPE), 4) if text.type else fallback
+        version = max(text.version, 2) if text.version else 4
+        fixed = 2 + position + time + version + 5
+        over = fixed + stream + type_ + MIN_SUMMARY - width
+        cut = min(max(stream - MIN_STREAM, 0), max(over, 0))  # the stream name gives way,
+        stream, over = stream - cut, over - cut
+        over -= MIN_SUMMARY - LEAST_SUMMARY  # then the data column,
+        cut = min(max(type_ - MIN_TYPE, 0), max(over, 0))  # then the type,
+        type_, over = type_ - cut, over - cut
+        stream -= min(max(stream - 6, 0), max(over, 0))  # then the stream name again
+        summary = max(width - fixed - stream - type_, 0)
+        return cls(2, position, time, stream, type_, version, summary)
+
+
+def cut_middle(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells: cut in the middle when too long, so that both the
+    kind and the id of a stream name show (``inventory-…0040``)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    if width < 5:
+        return set_cell_size(text, width)
+    tail = (width - 1) // 3
+    head = width - 1 - tail
+    return set_cell_size(text, head) + "…" + set_cell_size(text[-tail:], tail)
+
+
+def cut_end(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells, an ellipsis marking a cut."""
+    if cell_len(text) <= width or width < 2:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+def time_cell(time: str, width: int) -> str:
+    """The time column of a row (``YYYY-MM-DD HH:MM:SS.mmm``) in ``width`` cells."""
+    if width >= 19:
+        return time[:width]
+    if width >= 14:
+        return time[5:19]  # MM-DD HH:MM:SS
+    return time[11:19]
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -105,6 +160,7 @@ class Timeline(ScrollView, can_focus=True):
         self.marks: dict[int, str] = {}
         self.skipped: set[int] = set()
         self.breakpoint_types: set[str] = set()
+        self.widths = TextWidths()  # the log's longest names (the app sets them)
         self.matches: np.ndarray | None = None
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self._wanted: set[int] = set()
@@ -256,7 +312,7 @@ class Timeline(ScrollView, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        columns = Columns.fit(width, self.max_position)
+        columns = Columns.fit(width, self.max_position, self.widths)
         if y == 0:
             return self._header(columns, width)
         index = round(self.scroll_y) + y - 1
@@ -295,7 +351,7 @@ class Timeline(ScrollView, can_focus=True):
         elif self._is_match(row.position):
             base = base + background(self, "timeline--match")
         gutter, gutter_style = self._gutter(row)
-        time = row.time if c.time >= 23 else row.time[: c.time] if c.time >= 19 else row.time[11:19]
+        time = time_cell(row.time, c.time)
         summary_style = get("timeline--summary")
         if row.position in self.skipped:
             summary_style = summary_style + get("timeline--skipped")
@@ -303,8 +359,8 @@ class Timeline(ScrollView, can_focus=True):
             Segment(gutter, base + gutter_style),
             Segment(str(row.position).rjust(c.position) + " ", base + get("timeline--position")),
             Segment(set_cell_size(time, c.time) + " ", base + get("timeline--time")),
-            Segment(set_cell_size(row.stream, c.stream) + " ", base + get("timeline--stream")),
-            Segment(set_cell_size(row.type, c.type) + " ", base + get("timeline--type")),
+            Segment(cut_middle(row.stream, c.stream) + " ", base + get("timeline--stream")),
+            Segment(cut_end(row.type, c.type) + " ", base + get("timeline--type")),
             Segment(str(row.version).rjust(c.version) + " ", base + get("timeline--version")),
             Segment(set_cell_size(row.summary, c.summary), base + summary_style),
         ]
