@@ -14,7 +14,7 @@ from samples import ACCOUNT, BALANCES, ROOT
 import tracer
 from tracer import ReadModel, TracerError, on
 from tracer import notebook as tn
-from tracer.notebook.state_figures import thin
+from tracer.notebook.steps import thin
 from tracer.notebook.values import whatif_history
 from tracer.replay import Replay
 from tracer.synthetic import fill_store

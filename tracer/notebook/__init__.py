@@ -24,11 +24,11 @@ from typing import Any
 _EXPORTS = {
     "timeline": "figures",
     "event_rate": "figures",
-    "correlation_graph": "figures",
+    "correlation_graph": "graph_figures",
     "field_history": "state_figures",
     "diff_bars": "state_figures",
     "distribution": "state_figures",
-    "whatif_comparison": "state_figures",
+    "whatif_comparison": "whatif_figures",
     "shape_timeline": "shape_figures",
     "divergence_timeline": "compare_figures",
     "HTML": "tracer.replay.html",

@@ -15,29 +15,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tracer.errors import TracerError
-from tracer.notebook.data import graph_edges, graph_events, rate_data, short_json, timeline_data
-from tracer.notebook.style import layout, type_colour, when
+from tracer.notebook.data import rate_data, timeline_data
+from tracer.notebook.style import HOVER_EVENT, event_custom, layout, plural, type_colour
 from tracer.store import Store
-
-HOVER_EVENT = (
-    "<b>%{customdata[0]}</b> · pos %{customdata[1]} · v%{customdata[2]}<br>"
-    "%{customdata[3]}<br>%{customdata[4]}<br>%{customdata[5]}<extra></extra>"
-)
-
-
-def _event_custom(rows: pd.DataFrame) -> np.ndarray:
-    """Hover columns of raw events: type, position, version, stream, time, data (cut)."""
-    return np.column_stack(
-        [
-            rows["type"].astype(str),
-            rows["position"].astype(int),
-            rows["version"].astype("Int64").astype(str),
-            rows["stream"].astype(str),
-            [when(t) for t in rows["time"]],
-            [html.escape(short_json(d, 160)) for d in rows["data"]],
-        ]
-    )
 
 
 def timeline(
@@ -95,7 +75,7 @@ def timeline(
                     "line": {"width": 2, "color": type_colour(str(name))},
                     "color": type_colour(str(name)),
                 },
-                customdata=_event_custom(group),
+                customdata=event_custom(group),
                 hovertemplate=HOVER_EVENT,
             )
     else:
@@ -109,17 +89,15 @@ def timeline(
             mode="markers",
             name="highlighted",
             marker={"symbol": "circle-open", "size": 18, "color": "black", "line": {"width": 2}},
-            customdata=_event_custom(picked),
+            customdata=event_custom(picked),
             hovertemplate=HOVER_EVENT,
         )
-    notes = [
-        f"{_plural(facts['events'], 'event')} in {_plural(facts['total_lanes'], by + ' lane')}"
-    ]
+    notes = [f"{plural(facts['events'], 'event')} in {plural(facts['total_lanes'], by + ' lane')}"]
     if facts["total_lanes"] > len(lanes):
         left = facts["events"] - facts["shown_events"]
         notes.append(
-            f"the {len(lanes)} busiest shown, {_plural(facts['total_lanes'] - len(lanes), 'lane')} "
-            f"({_plural(left, 'event')}) left out"
+            f"the {len(lanes)} busiest shown, {plural(facts['total_lanes'] - len(lanes), 'lane')} "
+            f"({plural(left, 'event')}) left out"
         )
     if facts["bucketed"]:
         notes.append(
@@ -127,7 +105,7 @@ def timeline(
         )
     if facts["no_time"]:
         notes.append(
-            f"{_plural(facts['no_time'], 'event')} without a time not drawn (use x='position')"
+            f"{plural(facts['no_time'], 'event')} without a time not drawn (use x='position')"
         )
     layout(
         fig,
@@ -177,10 +155,6 @@ def _density(fig: go.Figure, rows: pd.DataFrame, facts: dict[str, Any], x: str) 
         hovertemplate="<b>%{y}</b> · around %{x}<br>%{text}<extra></extra>",
         name="events per bucket",
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _x_values(rows: pd.DataFrame, x: str) -> pd.Series:
@@ -252,158 +226,3 @@ def event_rate(
     )
     fig.update_layout(barmode="stack", bargap=0.1, legend_traceorder="reversed")
     return fig
-
-
-def correlation_graph(
-    store: Store,
-    *,
-    event: int | str | None = None,
-    correlation_id: str | None = None,
-    stream: str | None = None,
-    start: int | None = None,
-    end: int | None = None,
-    depth: int = 3,
-    limit: int = 150,
-    x: str = "order",
-) -> go.Figure:
-    """Events linked by causation and correlation ids, around a seed: one event (position or
-    id), every event of a correlation id, or a stream's events between two positions.
-
-    Nodes are events (x: their order in the log, labelled by position, or ``x="time"``;
-    y: stream; colour: type); solid arrows go from a cause to the
-    events it caused (a cause id that is no event of the log, such as a request id, is a grey
-    diamond in the lane ``outside the log``); dotted lines join consecutive events sharing a
-    correlation id. Reduction: DuckDB follows the links ``depth`` hops out from the seed and
-    stops at ``limit`` events (the earliest kept; the subtitle says when it cut).
-    """
-    nodes, cut = graph_events(
-        store,
-        event=event,
-        correlation_id=correlation_id,
-        stream=stream,
-        start=start,
-        end=end,
-        depth=depth,
-        limit=limit,
-    )
-    if x not in ("order", "time"):
-        raise TracerError(f"correlation graph x {x!r}: use 'order' or 'time'")
-    edges, external = graph_edges(nodes)
-    outside = "outside the log"
-    nodes["x"] = nodes["time"] if x == "time" else np.arange(len(nodes))
-    where: dict[Any, tuple[Any, str]] = {
-        int(r.position): (r.x, str(r.stream)) for r in nodes.itertuples(index=False)
-    }
-    first_x = dict(zip(nodes["position"].astype(int), nodes["x"], strict=True))
-    step = pd.Timedelta(milliseconds=1) if x == "time" else 0.35
-    for row in external.itertuples(index=False):
-        where[f"ext:{row.id}"] = (first_x[row.first] - step, outside)
-    fig = go.Figure()
-    for kind, dash in (("correlation", "dot"), ("causation", "solid")):
-        part = edges[edges["kind"] == kind]
-        if part.empty:
-            continue
-        xs: list[Any] = []
-        ys: list[Any] = []
-        for edge in part.itertuples(index=False):
-            (x0, y0), (x1, y1) = where[edge.source], where[edge.target]
-            xs += [x0, x1, None]
-            ys += [y0, y1, None]
-        fig.add_scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name=f"{kind} link",
-            line={"color": "#555" if kind == "causation" else "#999", "dash": dash, "width": 1.5},
-            hoverinfo="skip",
-        )
-        if kind == "causation":
-            for edge in part.itertuples(index=False):
-                (x0, y0), (x1, y1) = where[edge.source], where[edge.target]
-                fig.add_annotation(
-                    x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                    showarrow=True, arrowhead=3, arrowsize=1.4, arrowwidth=1.2,
-                    arrowcolor="#555", standoff=7, text="",
-                )  # fmt: skip
-    if len(external):
-        effects = edges[edges["source"].astype(str).str.startswith("ext:")]
-        counts = effects.groupby("source").size()
-        fig.add_scatter(
-            x=[where[f"ext:{i}"][0] for i in external["id"]],
-            y=[outside] * len(external),
-            mode="markers+text" if len(external) <= 12 else "markers",
-            text=[str(i)[:8] + "…" for i in external["id"]],
-            textposition="top center",
-            textfont={"size": 10, "color": "#555"},
-            name="cause outside the log",
-            marker={"symbol": "diamond", "size": 11, "color": "#888"},
-            customdata=np.column_stack(
-                [external["id"], [int(counts.get(f"ext:{i}", 0)) for i in external["id"]]]
-            ),
-            hovertemplate="<b>cause outside the log</b><br>id %{customdata[0]}<br>"
-            "caused %{customdata[1]} event(s)<extra></extra>",
-        )
-    seeds = _seed_positions(nodes, event, correlation_id, stream, start, end)
-    for name, group in nodes.groupby("type", sort=False):
-        ring = group["position"].isin(seeds)
-        fig.add_scatter(
-            x=group["x"],
-            y=group["stream"],
-            mode="markers+text" if len(nodes) <= 40 else "markers",
-            text=[f"pos {p}" for p in group["position"]],
-            textposition="bottom center",
-            textfont={"size": 10},
-            name=str(name),
-            marker={
-                "size": 12,
-                "color": type_colour(str(name)),
-                "line": {"width": np.where(ring, 2.5, 0.5), "color": "black"},
-            },
-            customdata=_event_custom(group),
-            hovertemplate=HOVER_EVENT,
-        )
-    lanes = list(dict.fromkeys(nodes.sort_values("position")["stream"].astype(str)))
-    if len(external):
-        lanes = [outside, *lanes]
-    note = f"{_plural(len(nodes), 'event')}, {int((edges['kind'] == 'causation').sum())} causation and "
-    note += f"{int((edges['kind'] == 'correlation').sum())} correlation links; seed ringed in black"
-    if cut:
-        note += f"; cut at {limit} events"
-    layout(
-        fig,
-        "Causation and correlation\n" + note,
-        height=max(320, 150 + 50 * len(lanes)),
-        x="time (UTC)" if x == "time" else "events in log order",
-        y="stream",
-    )
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), type="category")
-    if x == "order":
-        every = max(1, len(nodes) // 20)
-        fig.update_xaxes(
-            tickmode="array",
-            tickvals=nodes["x"].iloc[::every].tolist(),
-            ticktext=[f"pos {p}" for p in nodes["position"].iloc[::every]],
-            zeroline=False,
-        )
-    return fig
-
-
-def _seed_positions(
-    nodes: pd.DataFrame,
-    event: int | str | None,
-    correlation_id: str | None,
-    stream: str | None,
-    start: int | None,
-    end: int | None,
-) -> set[int]:
-    if event is not None:
-        column = "position" if isinstance(event, int) else "event_id"
-        return set(nodes.loc[nodes[column] == event, "position"].astype(int))
-    if correlation_id is not None:
-        return set(nodes.loc[nodes["correlation_id"] == correlation_id, "position"].astype(int))
-    mask = nodes["stream"] == stream
-    if start is not None:
-        mask &= nodes["position"] >= start
-    if end is not None:
-        mask &= nodes["position"] <= end
-    return set(nodes.loc[mask, "position"].astype(int))

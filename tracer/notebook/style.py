@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from tracer.notebook.data import short_json
 
 #: Distinct, colour-blind-aware colours (Okabe–Ito first, then Tableau), assigned to event
 #: types in the order they are first drawn, so one type keeps its colour across figures.
@@ -78,3 +82,27 @@ def when(value: Any) -> str:
 def short(value: Any, limit: int = 60) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+HOVER_EVENT = (
+    "<b>%{customdata[0]}</b> · pos %{customdata[1]} · v%{customdata[2]}<br>"
+    "%{customdata[3]}<br>%{customdata[4]}<br>%{customdata[5]}<extra></extra>"
+)
+
+
+def event_custom(rows: pd.DataFrame) -> np.ndarray:
+    """Hover columns of raw events: type, position, version, stream, time, data (cut)."""
+    return np.column_stack(
+        [
+            rows["type"].astype(str),
+            rows["position"].astype(int),
+            rows["version"].astype("Int64").astype(str),
+            rows["stream"].astype(str),
+            [when(t) for t in rows["time"]],
+            [html.escape(short_json(d, 160)) for d in rows["data"]],
+        ]
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
