@@ -59,6 +59,24 @@ def test_findings_name_each_problem_and_where(log: Path) -> None:
     assert set(findings(store, "b")["finding"]) == {"time_back", "retried_write"}
 
 
+def test_streams_numbered_from_0_are_no_gap_but_one_missing_its_first_event_is(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kurrent.jsonl"  # KurrentDB numbers each stream's events from 0
+    path.write_text(
+        event("k1", "a", 0, "10:00:00")
+        + event("k2", "a", 1, "10:01:00")
+        + event("k3", "b", 0, "10:02:00")
+        + event("k4", "c", 1, "10:03:00")  # c's event 0 is missing
+    )
+    store = tracer.open()
+    store.load(str(path))
+    frame = findings(store)
+    gaps = frame[frame["finding"] == "version_gap"]
+    assert list(gaps["stream"]) == ["c"]
+    assert "starts at version 1 (the log's streams start at 0)" in gaps.iloc[0]["detail"]
+
+
 def test_a_clean_log_has_no_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "clean.jsonl"
     path.write_text(event("e1", "a", 1, "10:00:00") + event("e2", "a", 2, "10:01:00"))

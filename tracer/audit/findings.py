@@ -3,7 +3,8 @@
 One DataFrame, one row per finding, computed in DuckDB in bulk (columns :data:`COLUMNS`):
 
 * ``version_gap`` / ``version_repeat`` / ``version_back``: a stream's version that skips numbers
-  (or a stream that does not start at 1), repeats the one before, or goes back;
+  (or a stream that does not start where the log's streams do: at 1, or at 0 in logs numbered
+  from 0 such as KurrentDB's), repeats the one before, or goes back;
 * ``time_back``: an event whose time is earlier than the event before it in the global order
   (``seconds``: by how much);
 * ``duplicate_id``: the same event id on two events; ``conflicting_id`` /
@@ -44,11 +45,15 @@ WITH v AS (
     SELECT position, stream, version, type, time, event_id,
            lag(version) OVER w AS prev, lag(position) OVER w AS prev_pos
     FROM events WINDOW w AS (PARTITION BY stream ORDER BY position)
+), base AS (  -- where the log's streams start: 0 or 1, whichever most streams do
+    SELECT coalesce(mode(version) FILTER (WHERE version IN (0, 1)), 1) AS first
+    FROM v WHERE prev IS NULL
 )
 SELECT CASE WHEN prev IS NULL OR version > prev + 1 THEN 'version_gap'
             WHEN version = prev THEN 'version_repeat' ELSE 'version_back' END AS finding,
        stream, position, version, type, time, event_id, 1 AS count, NULL AS seconds,
        CASE WHEN prev IS NULL THEN 'the stream starts at version ' || version
+                 || ' (the log''s streams start at ' || (SELECT first FROM base) || ')'
             WHEN version > prev + 1 THEN 'version ' || version || ' follows version ' || prev
                  || ' (position ' || prev_pos || '): ' || (version - prev - 1) || ' missing'
             WHEN version = prev THEN 'version ' || version || ' again (first at position '
@@ -56,7 +61,8 @@ SELECT CASE WHEN prev IS NULL OR version > prev + 1 THEN 'version_gap'
             ELSE 'version ' || version || ' after version ' || prev || ' (position '
                  || prev_pos || ')' END AS detail
 FROM v
-WHERE (prev IS NULL AND version <> 1) OR (prev IS NOT NULL AND version <> prev + 1)
+WHERE (prev IS NULL AND version <> (SELECT first FROM base))
+   OR (prev IS NOT NULL AND version <> prev + 1)
 """
 
 _TIMES = """
