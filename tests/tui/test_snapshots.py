@@ -81,3 +81,8 @@ def test_whatif_120x36(snap_compare, bank_store, make_app):
 def test_help_100x40(snap_compare, bank_store, make_app):
     app = quiet(make_app(bank_store, account_projection()))
     assert snap_compare(app, terminal_size=(100, 40), run_before=goto(1, "question_mark"))
+
+
+def test_findings_of_the_stream_120x36(snap_compare, bank_store, make_app):
+    app = quiet(make_app(bank_store, account_projection()))
+    assert snap_compare(app, terminal_size=(120, 36), run_before=goto(OVERDRAFT, "a"))

@@ -122,11 +122,17 @@ QUERIES = (_VERSIONS, _TIMES, _DUPLICATE_IDS, _REJECTED, _RETRIES)
 
 
 def findings(store: Store, stream: str | None = None) -> pd.DataFrame:
-    """Every integrity finding of the store (only ``stream``'s events, if given)."""
-    parts = []
+    """Every integrity finding of the store (only ``stream``'s events, if given).
+
+    The queries run on a cursor of their own: a long audit of a large log holds none of the
+    store's lock, so a UI or a replay on the same store goes on meanwhile.
+    """
     with store.lock:
-        for query in QUERIES:
-            parts.append(store.con.execute(query).df())
+        cursor = store.cursor()
+    try:
+        parts = [cursor.execute(query).df() for query in QUERIES]
+    finally:
+        cursor.close()
     frame = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
     frame = frame.reindex(columns=COLUMNS)
     shapes = payload_shapes(store)

@@ -22,6 +22,7 @@ from tracer.tui.accounting import Accounting, last_load
 from tracer.tui.commands import ACTIONS, bindings
 from tracer.tui.data import EventFilter, build_view, rate_histogram, scope_filter, text_widths
 from tracer.tui.debugger import DebuggerActions
+from tracer.tui.examine import EXAMINE_GROUPS, ExamineActions
 from tracer.tui.export import ExportActions
 from tracer.tui.inspect import Detail, load_detail
 from tracer.tui.loading import LoadingActions
@@ -45,10 +46,13 @@ SLOW_GROUPS = {
     "whatif": "replaying without the skipped events",
     "blame": "blaming",
     "break": "checking the breakpoint",
+    **EXAMINE_GROUPS,
 }
 
 
-class TracerApp(NavigationActions, DebuggerActions, ExportActions, LoadingActions, App[None]):
+class TracerApp(
+    NavigationActions, DebuggerActions, ExportActions, LoadingActions, ExamineActions, App[None]
+):
     """Step through an event log like a debugger steps through code."""
 
     CSS_PATH = "tracer.tcss"

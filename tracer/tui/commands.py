@@ -63,6 +63,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("o", "blame", "Blame", "Jump to the event that set the selected state field", "Debug"),
     Action("y", "copy_state", "Copy", "Copy the state as JSON to the clipboard", "State"),
     Action("e", "prompt('export')", "Export", "Export the state as a JSON file", "State"),
+    # examining: the log's integrity, payload shapes, causes and effects
+    Action("a", "findings", "Findings", "Integrity findings of the event's stream (marked ! in the timeline)", "Examine"),
+    Action("p", "shape", "Shape", "The event's payload shape, and where its type's shape changes", "Examine"),
+    Action("less_than_sign", "cause", "Cause", "Jump to the event that caused this one (its causation id)", "Examine", shown_keys="<"),
+    Action("greater_than_sign", "effects", "Effects", "Step through the events this one caused", "Examine", shown_keys=">"),
+    Action("t", "trace", "Trace", "The causation tree of the event (enter jumps to an event)", "Examine"),
     Action("R", "rejected", "Rejected", "List the rows the load rejected, with line numbers and reasons", "App"),
     Action("question_mark", "help", "Help", "Show every key", "App", footer=True, shown_keys="?"),
     Action("ctrl+p", "command_palette", "Palette", "Command palette: every action by name", "App", shown_keys="ctrl+p", bind=False),

@@ -170,14 +170,25 @@ class ChangePanel(VerticalScroll):
         "change--change",
         "change--heading",
         "change--dim",
+        "change--finding",
     }
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="change-finding")
         yield Static("", id="change-whatif")
         yield Static("", id="change-body")
 
     def on_mount(self) -> None:
         self.query_one("#change-whatif").display = False
+        self.query_one("#change-finding").display = False
+
+    def show_findings(self, findings: list[tuple[str, str]]) -> None:
+        """The integrity findings (kind, detail) that sit on the event shown."""
+        box = self.query_one("#change-finding", Static)
+        box.display = bool(findings)
+        mark = self._part("change--finding")
+        lines = [Text.assemble(("! ", mark), (kind, mark), f": {d}") for kind, d in findings]
+        box.update(Group(*lines))
 
     def show_whatif(self, skipped: list[int], changes: list[Any]) -> None:
         """How the state without the skipped events differs from the real one, here."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -54,8 +55,9 @@ class ResultScreen(ModalScreen[Any]):
         columns: list[str],
         rows: list[tuple[Any, list[Any]]],
         *,
-        summary: str = "",
+        summary: RenderableType = "",
         hint: str = "escape to close",
+        empty: str = "nothing differs",
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -63,6 +65,7 @@ class ResultScreen(ModalScreen[Any]):
         self.rows = rows
         self.summary = summary
         self.hint = hint
+        self.empty = empty
 
     def compose(self) -> ComposeResult:
         with Vertical(id="result-body") as body:
@@ -76,7 +79,7 @@ class ResultScreen(ModalScreen[Any]):
                 table.add_row(*cells, key=str(index))
             if not self.rows:
                 table.display = False
-                yield Static(Text("nothing differs", style="dim"), id="result-empty")
+                yield Static(Text(self.empty, style="dim"), id="result-empty")
             yield table
 
     @on(DataTable.RowSelected)

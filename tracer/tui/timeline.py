@@ -133,6 +133,7 @@ class Timeline(ScrollView, can_focus=True):
         "timeline--mark",
         "timeline--skipped",
         "timeline--breakpoint",
+        "timeline--finding",
         "timeline--pending",
     }
 
@@ -162,6 +163,7 @@ class Timeline(ScrollView, can_focus=True):
         self.breakpoint_types: set[str] = set()
         self.widths = TextWidths()  # the log's longest names (the app sets them)
         self.matches: np.ndarray | None = None
+        self.findings: np.ndarray | None = None  # positions with an integrity finding (sorted)
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self._wanted: set[int] = set()
         self._in_flight: set[int] = set()
@@ -355,8 +357,10 @@ class Timeline(ScrollView, can_focus=True):
         summary_style = get("timeline--summary")
         if row.position in self.skipped:
             summary_style = summary_style + get("timeline--skipped")
+        flag = "!" if _holds(self.findings, row.position) else gutter[1:2]
         segments = [
-            Segment(gutter, base + gutter_style),
+            Segment(gutter[:1], base + gutter_style),
+            Segment(flag, base + (get("timeline--finding") if flag == "!" else gutter_style)),
             Segment(str(row.position).rjust(c.position) + " ", base + get("timeline--position")),
             Segment(set_cell_size(time, c.time) + " ", base + get("timeline--time")),
             Segment(cut_middle(row.stream, c.stream) + " ", base + get("timeline--stream")),
@@ -382,8 +386,12 @@ class Timeline(ScrollView, can_focus=True):
         return "  ", Style()
 
     def _is_match(self, position: int) -> bool:
-        matches = self.matches
-        if matches is None or len(matches) == 0:
-            return False
-        i = int(np.searchsorted(matches, position))
-        return i < len(matches) and int(matches[i]) == position
+        return _holds(self.matches, position)
+
+
+def _holds(positions: np.ndarray | None, position: int) -> bool:
+    """Whether the sorted ``positions`` hold ``position``."""
+    if positions is None or len(positions) == 0:
+        return False
+    i = int(np.searchsorted(positions, position))
+    return i < len(positions) and int(positions[i]) == position
