@@ -80,6 +80,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "recorded_at",
         "recordedAt",
         "updated",  # the KurrentDB (EventStoreDB) HTTP API's event JSON
+        "event_time",
+        "eventTime",
+        "ts",
     ),
     "data": ("data", "payload", "body", "state", "json_data", "event_data"),
     "meta": ("meta", "metadata", "headers", "json_metadata", "event_metadata"),
