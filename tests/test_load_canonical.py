@@ -362,7 +362,7 @@ def test_keys_first_seen_after_the_sample_are_kept(
 ) -> None:
     """Columns come from a sample of the first records; a canonical key that first appears
     later (metadata added in a newer version of the app) is not lost."""
-    import tracer.sources.files as files
+    import tracer.sources.jsonfiles as files
 
     monkeypatch.setattr(files, "SAMPLE_ROWS", 2)
     rows: list[Any] = [{"stream": "s-1", "type": "T", "data": {"i": i}} for i in range(3)]

@@ -19,7 +19,23 @@ if TYPE_CHECKING:
 
 
 class Store(_store.Store):
-    """An event store on DuckDB that sources can be loaded into. ``path=None``: in memory."""
+    """An event store on DuckDB that sources can be loaded into. ``path=None``: in memory.
+
+    ``memory_limit`` caps DuckDB's memory (default 512MiB, e.g. ``"4GB"``); work beyond it
+    spills to ``PATH.tmp`` (or a temporary directory for an in-memory store)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+    ):
+        from tracer.memory import cap_memory, check_memory_limit
+
+        limit = check_memory_limit(memory_limit)  # (before opening: a bad value opens nothing)
+        super().__init__(path, read_only=read_only)
+        cap_memory(self.con, limit, self.path)
 
     def load(self, *sources: str | os.PathLike[str], **options: Any) -> LoadReport:
         """Load sources; see :func:`tracer.load.load` for the options."""
@@ -28,8 +44,14 @@ class Store(_store.Store):
         return load(self, *sources, **options)
 
 
-def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
-    """Open (or create) a tracer store. ``None`` gives an in-memory store."""
+def open(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+) -> Store:
+    """Open (or create) a tracer store. ``None`` gives an in-memory store; ``memory_limit``
+    caps DuckDB's memory (see :class:`Store`)."""
     if path is not None and read_only and not Path(path).exists():
         raise TracerError(f"no store at {path}: load some events first (tracer load SOURCE)")
-    return Store(path, read_only=read_only)
+    return Store(path, read_only=read_only, memory_limit=memory_limit)

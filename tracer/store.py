@@ -20,6 +20,7 @@ import orjson
 
 from tracer.errors import TracerError
 from tracer.jsonvalues import decode_json
+from tracer.memory import cap_memory
 from tracer.names import did_you_mean, exists
 from tracer.schema import (
     EVENT_COLUMNS,
@@ -67,6 +68,7 @@ class Store:
                 ) from exc
             raise TracerError(f"cannot open store {target}: {_first_line(exc)}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        cap_memory(self.con, None, self.path)  # (the default cap; tracer.api's Store takes one)
         self.lock = threading.RLock()
         self.read_only = read_only
         if self.path is not None:

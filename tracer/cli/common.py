@@ -33,6 +33,12 @@ DbOption = typer.Option(
     None, "--db", help="Store file (default: $TRACER_DB or ./tracer.duckdb).", show_default=False
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON document to stdout.")
+MemoryOption = typer.Option(
+    None,
+    "--memory-limit",
+    help="Cap DuckDB's memory, e.g. 512MB, 4GiB (default 512MiB); the rest spills to disk.",
+    show_default=False,
+)
 
 
 def db_path(db: str | None) -> str:
@@ -42,12 +48,14 @@ def db_path(db: str | None) -> str:
     return db or default_db_path()
 
 
-def open_db(db: str | None, *, must_exist: bool = True) -> Store:
+def open_db(db: str | None, *, must_exist: bool = True, memory_limit: str | None = None) -> Store:
     """Open the store named by ``--db`` / ``$TRACER_DB`` / the default."""
     from tracer.api import open as open_store
 
     path = db_path(db)
-    return open_store(path, read_only=False) if not must_exist else _existing(path)
+    if not must_exist:
+        return open_store(path, read_only=False, memory_limit=memory_limit)
+    return _existing(path, memory_limit)
 
 
 def store_exists(path: str) -> bool:
@@ -65,7 +73,7 @@ def remove_store(path: str) -> None:
         Path(name).unlink(missing_ok=True)
 
 
-def _existing(path: str) -> Store:
+def _existing(path: str, memory_limit: str | None = None) -> Store:
     from pathlib import Path
 
     from tracer.api import open as open_store
@@ -73,7 +81,7 @@ def _existing(path: str) -> Store:
 
     if not Path(path).exists():
         raise TracerError(f"no store at {path}: load events first with 'tracer load SOURCE'")
-    return open_store(path)
+    return open_store(path, memory_limit=memory_limit)
 
 
 def _default(value: Any) -> Any:

@@ -17,6 +17,7 @@ from tracer.cli import app
 from tracer.cli.common import (
     DbOption,
     JsonOption,
+    MemoryOption,
     console,
     console_err,
     db_path,
@@ -67,6 +68,7 @@ def load(
     batch_size: int | None = typer.Option(None, "--batch-size", help="Rows or messages per read."),
     follow: bool = typer.Option(False, "--follow", help="Keep loading new events as they arrive."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    memory_limit: str | None = MemoryOption,
     json: bool = JsonOption,
 ) -> None:
     """Load event logs into the store, accounting for every row."""
@@ -92,7 +94,7 @@ def load(
     path = db_path(db)
     fresh = not store_exists(path)  # a load that fails leaves no new store behind
     try:
-        with open_store(path) as store:
+        with open_store(path, memory_limit=memory_limit) as store:
             if follow:  # the first round loads what is there, later rounds what arrives
                 _follow(store, sources, options, json=json)
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tracer.cli import app
-from tracer.cli.common import DbOption, open_db
+from tracer.cli.common import DbOption, MemoryOption, open_db
 from tracer.errors import TracerError
 
 
@@ -32,6 +32,7 @@ def tui(
     include_system: bool = typer.Option(
         False, "--include-system", help="Also load system events ($ streams and types)."
     ),
+    memory_limit: str | None = MemoryOption,
 ) -> None:
     """Step through events like a debugger: state, changes, search, breakpoints, what-if."""
     from tracer.api import open as open_store
@@ -42,7 +43,11 @@ def tui(
     if follow and not sources:
         raise TracerError("--follow needs a source to follow")
     # sources go into --db when named, else into a temporary (in-memory) store
-    store = (open_store(db) if db else open_store(None)) if sources else open_db(db)
+    store = (
+        open_store(db or None, memory_limit=memory_limit)
+        if sources
+        else open_db(db, memory_limit=memory_limit)
+    )
     try:
         replay = Replay(store, projection)
         options = {

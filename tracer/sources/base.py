@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -84,59 +86,52 @@ def stage_arrow(
     batches: Iterable[pa.RecordBatch],
     schema: pa.Schema | None = None,
 ) -> int:
-    """Append Arrow record batches into a new TEMP table ``table``; return the rows staged.
+    """Stage Arrow record batches into a new TEMP table ``table``; return the rows staged.
 
-    Each batch must already carry the ``_row`` column. Memory stays bounded by one batch.
+    Each batch must already carry the ``_row`` column. The batches are written, as they come,
+    to Parquet files in a temporary directory (a new file whenever a batch's types differ from
+    the last one's), then read by DuckDB in one statement: Python holds one batch at a time and
+    DuckDB stages the rows within its memory limit, spilling to disk, whatever the log's length.
+    (Appending batch by batch inside the load's transaction keeps every row in memory.) Types
+    that differ between batches widen as DuckDB unifies them: text makes a column VARCHAR,
+    floats make integers DOUBLE.
     """
+    import pyarrow.parquet as pq
+
     rows = 0
-    created = False
-    kinds: dict[str, pa.DataType] = {}
-    for batch in batches:
-        if batch.num_rows == 0 and created:
-            continue
-        view = f"{table}_batch"
-        settle(con)
-        if created:
-            _widen(con, table, kinds, batch.schema)
-        con.register(view, batch)
+    with tempfile.TemporaryDirectory(prefix="tracer-stage-") as spool:
+        files: list[str] = []
+        writer: pq.ParquetWriter | None = None
         try:
-            if not created:
-                con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{view}"')
-                kinds = {f.name: f.type for f in batch.schema}
-                created = True
-            else:
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"')
+            for batch in batches:
+                if batch.num_rows == 0:
+                    schema = schema or batch.schema
+                    continue
+                if writer is None or writer.schema != batch.schema:
+                    if writer is not None:
+                        writer.close()
+                    files.append(os.path.join(spool, f"part-{len(files):06d}.parquet"))
+                    writer = pq.ParquetWriter(files[-1], batch.schema, compression="lz4")
+                writer.write_batch(batch)
+                rows += batch.num_rows
         finally:
-            con.unregister(view)
-        rows += batch.num_rows
-    if not created:
-        empty = (schema or pa.schema([(ROW, pa.int64())])).empty_table()
+            if writer is not None:
+                writer.close()
         settle(con)
-        con.register(f"{table}_empty", empty)
+        if files:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(
+                f'CREATE TEMP TABLE "{table}" AS SELECT * '
+                f"FROM read_parquet([{listed}], union_by_name = true)"
+            )
+            return rows
+    empty = (schema or pa.schema([(ROW, pa.int64())])).empty_table()
+    con.register(f"{table}_empty", empty)
+    try:
         con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM "{table}_empty"')
+    finally:
         con.unregister(f"{table}_empty")
     return rows
-
-
-def _widen(
-    con: duckdb.DuckDBPyConnection, table: str, kinds: dict[str, pa.DataType], schema: pa.Schema
-) -> None:
-    """A later batch whose values the staged column cannot hold (a SQLite column holding
-    numbers, then text) widens the column: text makes it VARCHAR, floats make integers DOUBLE.
-    Any other difference (int32 then int64, ...) is left to the insert's implicit cast."""
-    for field_ in schema:
-        before = kinds.get(field_.name)
-        if before is None or before == field_.type:
-            continue
-        text = pa.types.is_string(field_.type) or pa.types.is_large_string(field_.type)
-        if text and not (pa.types.is_string(before) or pa.types.is_large_string(before)):
-            wider, kind = "VARCHAR", pa.string()
-        elif pa.types.is_integer(before) and pa.types.is_floating(field_.type):
-            wider, kind = "DOUBLE", pa.float64()
-        else:
-            continue
-        con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{field_.name}" TYPE {wider}')
-        kinds[field_.name] = kind
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,6 +30,9 @@ from tracer.sources.base import ROW, Staged, decode_payload, stage_name
 from tracer.sources.nats import parse_since
 
 CONNECT_TIMEOUT = 5  # seconds
+#: Bytes DuckDB reads of the copied rows at a time, and the longest row it accepts. (Left to
+#: itself, DuckDB reads a whole file of up to 16x the longest row in one block.)
+CSV_BUFFER = 64 << 20
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
 _DUCK_TYPES = {
     "smallint": "BIGINT",
@@ -301,7 +304,7 @@ def _copy_into(
             f"""CREATE TEMP TABLE "{staged}" AS SELECT {", ".join(select)}
                 FROM read_csv(?, header = false, columns = {_struct(positional)}, quote = '"',
                               escape = '"', allow_quoted_nulls = false, auto_detect = false,
-                              max_line_size = 100000000)""",
+                              max_line_size = {CSV_BUFFER}, buffer_size = {CSV_BUFFER})""",
             [path],
         )
         return con.execute(f'SELECT count(*) FROM "{staged}"').fetchall()[0][0]
