@@ -11,6 +11,11 @@
    and from checkpoints. Target: median <= 20 ms.
 3. All streams' states at a random position of the 10M store from checkpoints, beside the same
    query folding from the start. Target: <= 2 s.
+4. Every core (issue 10): ``tracer states --at end --json`` as a whole process (cold start,
+   output to /dev/null) on the 1M store with ``--workers 1`` and ``--workers 2``, against the
+   eventsourcing rebuild of item 1 (target >= 20x) and each other (target >= 1.5x); building
+   checkpoints every 100,000 events with 1 and 2 workers (``--cp-events``, default 10M; target:
+   under half of 67.6 s).
 
 Stores are cached in ``benchmarks/data/`` (git-ignored) between runs.
 """
@@ -23,6 +28,7 @@ import platform
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -40,6 +46,8 @@ from tracer.replay import Replay
 from tracer.synthetic import fill_store
 
 DATA = Path(__file__).resolve().parent / "data"
+#: The eventsourcing rebuild's seconds, by number of events (measured once per run).
+_ES_SECONDS: dict[int, float] = {}
 
 
 class Account(Projection):
@@ -183,6 +191,7 @@ def full_replay(events: int, streams: int, table: list[tuple[str, str, str]]) ->
         ),
     )
     _row(table, ("ratio tracer / eventsourcing", f"{ours / theirs:.1f}x", "≥ 25x"))
+    _ES_SECONDS[events] = es_seconds
     floor = minimal_fold(store, events)
     _row(
         table,
@@ -305,6 +314,72 @@ def big_store(events: int, streams: int, samples: int, table: list[tuple[str, st
     store.close()
 
 
+# -- every core (issue 10) -----------------------------------------------------------------------
+def projection_file() -> str:
+    """The benchmark's projection as ``FILE.py:Account``: what the CLI and the workers load."""
+    import inspect
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / "bench_account.py"
+    path.write_text("from tracer import Projection, on\n\n\n" + inspect.getsource(Account))
+    return f"{path}:Account"
+
+
+def cli_seconds(path: str, spec: str, workers: int) -> float:
+    """One cold ``tracer states`` (its checkpoints dropped first: it folds the whole log)."""
+    tracer_command = str(Path(sys.executable).parent / "tracer")
+    drop = [tracer_command, "checkpoints", "--drop", "--db", path, "-p", spec]
+    subprocess.run(drop, check=True, stdout=subprocess.DEVNULL)
+    command = [tracer_command, "states", "--at", "end", "--json"]
+    command += ["--db", path, "-p", spec, "--workers", str(workers)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def every_core(events: int, streams: int, es_seconds: float, table: list) -> None:
+    """Whole-process ``tracer states`` with 1 and 2 workers, against eventsourcing."""
+    store = synthetic_store(events, streams)
+    path = str(store.path)
+    store.close()
+    spec = projection_file()
+    cli_seconds(path, spec, 1)  # warm the page cache
+    best = {w: min(cli_seconds(path, spec, w) for _ in range(3)) for w in (1, 2)}
+    for workers, seconds in best.items():
+        _row(
+            table,
+            (
+                f"tracer states --at end --json, whole process, {events:,} events, "
+                f"--workers {workers} (best of 3)",
+                f"{seconds:.2f} s = {es_seconds / seconds:.1f}x eventsourcing",
+                "≥ 20x",
+            ),
+        )
+    _row(table, ("--workers 2 against --workers 1", f"{best[1] / best[2]:.2f}x", "≥ 1.5x"))
+
+
+def checkpoint_build(events: int, streams: int, table: list) -> None:
+    """Building checkpoints every 100,000 events from scratch, on 1 and 2 workers."""
+    store = synthetic_store(events, streams)
+    spec = projection_file()
+    seconds = {}
+    for workers in (1, 2):
+        replay = Replay(store, spec, workers=workers)
+        replay.drop_checkpoints()
+        seconds[workers], last = timed(replay.build_checkpoints)
+        _row(
+            table,
+            (
+                f"building checkpoints every 100,000 events, {events:,} events, "
+                f"--workers {workers}",
+                f"{seconds[workers]:.1f} s, up to {last:,}",
+                "< 33.8 s (half of 67.6 s) on 10M",
+            ),
+        )
+    _row(table, ("  checkpoints, 2 workers against 1", f"{seconds[1] / seconds[2]:.2f}x", ""))
+    store.close()
+
+
 def _es_version() -> str:
     from importlib.metadata import version
 
@@ -318,10 +393,15 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000_000, help="0 skips the 10M parts")
     parser.add_argument("--big-streams", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--cp-events", type=int, default=10_000_000, help="0 skips it")
     args = parser.parse_args()
     table: list[tuple[str, str, str]] = []
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     full_replay(args.events, args.streams, table)
+    every_core(args.events, args.streams, _ES_SECONDS[args.events], table)
+    if args.cp_events:
+        checkpoint_build(args.cp_events, args.big_streams, table)
     if args.big:
         big_store(args.big, args.big_streams, args.samples, table)
     width = max(len(r[0]) for r in table)
@@ -330,6 +410,7 @@ def main() -> None:
     print("-" * (width + value_width + 20))
     for name, value, target in table:
         print(f"{name:<{width}}  {value:<{value_width}}  {target}")
+    print(f"load at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 
 
 if __name__ == "__main__":

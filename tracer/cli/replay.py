@@ -12,10 +12,19 @@ import typer
 from rich.text import Text
 
 from tracer.cli import app
-from tracer.cli.common import DbOption, JsonOption, console, frame_records, open_db, print_json
+from tracer.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    console_err,
+    frame_records,
+    open_db,
+    print_json,
+)
 from tracer.cli.views import (
     AtOption,
     ProjectionOption,
+    WorkersOption,
     compact,
     op_text,
     open_replay,
@@ -49,11 +58,12 @@ def state(
 def states(
     at: str = AtOption,
     projection: str | None = ProjectionOption,
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Every stream's state at a point in time (one row per read-model key)."""
-    with open_replay(db, projection) as replay:
+    with open_replay(db, projection, workers) as replay:
         results = replay.state_results(at)
     if json:
         print_json([r.to_dict() for r in results])
@@ -84,11 +94,12 @@ def find(
     frm: str | None = typer.Option(None, "--from", help="Start here (default: start, or end)."),
     backward: bool = typer.Option(False, "--backward", help="The last match at or before --from."),
     projection: str | None = ProjectionOption,
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """The first event (or last, --backward) after which a condition holds."""
-    with open_replay(db, projection) as replay:
+    with open_replay(db, projection, workers) as replay:
         match = replay.find(where, stream=stream, start=frm, backward=backward)
     if json:
         print_json(None if match is None else match.to_dict())
@@ -124,6 +135,7 @@ def whatif(
     ),
     at: str = typer.Option("end", "--at", help="Compare the states at this point."),
     projection: str | None = ProjectionOption,
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -132,7 +144,7 @@ def whatif(
     inserts = list(_pairs(insert, "--insert").items())
     if not (skip or edits or inserts):
         raise TracerError("whatif: give at least one --skip, --edit or --insert")
-    with open_replay(db, projection) as replay:
+    with open_replay(db, projection, workers) as replay:
         result = replay.whatif(skip=skip, edit=edits, insert=inserts, stream=stream, at=at)
     if json:
         print_json(result.to_dict())
@@ -162,11 +174,12 @@ def check(
     ),
     stream: str | None = typer.Option(None, "--stream", help="Only this stream."),
     projection: str | None = ProjectionOption,
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Evaluate invariants after every event; exit code 1 when any is violated."""
-    with open_replay(db, projection) as replay:
+    with open_replay(db, projection, workers) as replay:
         frame = replay.check(invariant, stream=stream)
     if json:
         print_json(frame_records(frame))
@@ -203,6 +216,7 @@ def checkpoints(
         100_000, "--every", min=1, help="Save states every this many events."
     ),
     drop: bool = typer.Option(False, "--drop", help="Forget this projection's checkpoints."),
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -211,11 +225,14 @@ def checkpoints(
     try:
         from tracer.replay import Replay
 
-        replay = Replay(store, projection, every=every)
+        replay = Replay(store, projection, every=every, workers=workers)
         if drop:
             replay.drop_checkpoints()
             last = 0
         else:
+            note = replay.note
+            if note:
+                console_err.print(f"[yellow]note:[/] {note}")
             last = replay.build_checkpoints()
         reason = replay.checkpoints.reason
     finally:

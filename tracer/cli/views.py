@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tracer.cli.common import console, open_db
+from tracer.cli.common import console, console_err, open_db
 from tracer.jsonvalues import encode_text
 
 if TYPE_CHECKING:
@@ -29,18 +29,32 @@ ProjectionOption = typer.Option(
     help="FILE.py:Name or package.module:Name (default: deep-merge each event's data).",
     show_default=False,
 )
+WorkersOption = typer.Option(
+    None,
+    "--workers",
+    "-w",
+    min=1,
+    help="Fold on this many cores (default: every core; logs under 50,000 events use one).",
+    show_default=False,
+)
 AtOption = typer.Option("end", "--at", help="pos:N, version:N, time:ISO-8601 or end.")
 
 _OP_STYLE = {"add": "green", "remove": "red", "change": "yellow"}
 
 
 @contextmanager
-def open_replay(db: str | None, projection: str | None) -> Iterator[Replay]:
+def open_replay(
+    db: str | None, projection: str | None, workers: int | None = None, **options: Any
+) -> Iterator[Replay]:
     from tracer.replay import Replay
 
     store = open_db(db)
     try:
-        yield Replay(store, projection)
+        replay = Replay(store, projection, workers=workers, **options)
+        note = replay.note
+        if note:
+            console_err.print(f"[yellow]note:[/] {note}")
+        yield replay
     finally:
         store.close()
 

@@ -51,7 +51,7 @@ class TimeSlider:
         else:
             if stream is None:
                 raise TracerError(f"projection {replay.name} keeps one state per stream: name one")
-            replay._need_stream(stream)
+            replay.need_stream(stream)
             with replay.store.lock:
                 rows = replay.store.con.execute(
                     "SELECT position FROM events WHERE stream = ? ORDER BY position", [stream]

@@ -92,7 +92,7 @@ def whatif_history(
     if not replay.is_read_model:
         if stream is None:
             raise TracerError(f"projection {replay.name} keeps one state per stream: name a stream")
-        replay._need_stream(stream)
+        replay.need_stream(stream)
     bucket = stream if not replay.is_read_model else (None if stream is None else str(stream))
     walk_stream = None if replay.is_read_model else stream
     skipped = {int(p) for p in skip}

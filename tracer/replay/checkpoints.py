@@ -66,6 +66,11 @@ _JSON_ONLY = (
 Book = dict[Any, tuple[int, int | None, int | None]]
 
 
+def encode_state(state: Any) -> str:
+    """A state as checkpoints store it (``TypeError`` when it is not JSON)."""
+    return encode_text(state, option=_JSON_ONLY, exact=True)
+
+
 class Checkpoints:
     """The checkpoints of one projection (fingerprint) in one store."""
 
@@ -180,39 +185,44 @@ class Checkpoints:
         return loaded, (last_position, last_version, last_time)
 
     # -- writing ----------------------------------------------------------------------------
+    def is_full(self, position: int) -> bool:
+        """Whether the checkpoint at ``position`` saves every bucket."""
+        return (position // self.every) % FULL_EVERY == 0
+
+    def disable(self, reason: str) -> None:
+        """Save no more checkpoints (states that are not JSON, a store that refuses writes)."""
+        self.writable = False
+        self.reason = reason
+
     def save(self, position: int, states: dict[Any, Any], buckets: set[Any], book: Book) -> None:
         """Record the states of ``buckets`` (those with events since the last checkpoint), or of
         every bucket at a full checkpoint."""
+        if not self.writable:
+            return
+        if self.is_full(position):
+            buckets = set(book) | set(states)
+        try:
+            blobs = {b: encode_state(states[b]) if b in states else None for b in buckets}
+        except TypeError as exc:
+            self.disable(f"states are not JSON ({exc}): no checkpoints")
+            return
+        self.save_encoded(position, blobs, book)
+
+    def save_encoded(self, position: int, blobs: dict[Any, str | None], book: Book) -> None:
+        """Record states already encoded (``None``: the bucket's initial state)."""
         if not self.writable or not self._tables():
             return
-        full = (position // self.every) % FULL_EVERY == 0
-        if full:
-            buckets = set(book) | set(states)
-        names, blobs, positions, versions, times = [], [], [], [], []
-        try:
-            for bucket in buckets:
-                if bucket in states:
-                    blobs.append(encode_text(states[bucket], option=_JSON_ONLY, exact=True))
-                else:
-                    blobs.append(None)
-                names.append(bucket)
-                p, v, t = book.get(bucket, (None, None, None))
-                positions.append(p)
-                versions.append(v)
-                times.append(t)
-        except TypeError as exc:
-            self.writable = False
-            self.reason = f"states are not JSON ({exc}): no checkpoints"
-            return
+        names = list(blobs)
+        books = [book.get(b, (None, None, None)) for b in names]
         rows = pa.table(
             {
                 "fingerprint": pa.array([self.key] * len(names), pa.string()),
                 "position": pa.array([position] * len(names), pa.int64()),
                 "bucket": pa.array(names, pa.string()),
-                "state": pa.array(blobs, pa.string()),
-                "last_position": pa.array(positions, pa.int64()),
-                "last_version": pa.array(versions, pa.int64()),
-                "last_time": pa.array(times, pa.int64()),
+                "state": pa.array([blobs[b] for b in names], pa.string()),
+                "last_position": pa.array([b[0] for b in books], pa.int64()),
+                "last_version": pa.array([b[1] for b in books], pa.int64()),
+                "last_time": pa.array([b[2] for b in books], pa.int64()),
             }
         )
         con = self.con
@@ -233,7 +243,7 @@ class Checkpoints:
                     self.every,
                     self._signature(position),
                     len(names),
-                    full,
+                    self.is_full(position),
                 ],
             )
             con.execute("COMMIT")

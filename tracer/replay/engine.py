@@ -6,6 +6,7 @@ and what-if replays in :mod:`tracer.replay.whatif`; ``Replay`` is the one object
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -17,14 +18,22 @@ from tracer.names import close_names, did_you_mean
 from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
 from tracer.replay.diff import Diff, clone, diff_states
 from tracer.replay.events import Event, us_to_datetime
+from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold_parallel, fold_serial
 from tracer.replay.fold import INITIAL, SKIPPED, Folder
+from tracer.replay.kernel import NeedExtras
 from tracer.replay.loader import load_projection
+from tracer.replay.partition import plan_for
 from tracer.replay.points import parse_point
-from tracer.replay.results import Match, StateResult, WhatIfResult, records_frame
+from tracer.replay.results import (
+    Match,
+    StateResult,
+    WhatIfResult,
+    buckets_frame,
+    records_frame,
+    states_frame,
+)
 from tracer.replay.source import EventSource
 from tracer.store import Store
-
-STATE_COLUMNS = ["stream", "position", "version", "time", "state"]
 
 
 class Replay:
@@ -33,7 +42,9 @@ class Replay:
     ``projection``: ``None`` (deep-merge each event's data per stream), a
     :class:`~tracer.replay.projection.Projection` subclass or instance, or
     ``"path/file.py:Name"`` / ``"package.module:Name"``. ``checkpoints`` saves states in the
-    store every ``every`` events so that later queries fold only the rest.
+    store every ``every`` events so that later queries fold only the rest. ``workers`` folds
+    on that many cores (default: every core) once a fold spans ``parallel_min`` events or more
+    (see :mod:`tracer.replay.partition` for how projections split).
     """
 
     def __init__(
@@ -43,9 +54,15 @@ class Replay:
         *,
         checkpoints: bool = True,
         every: int = DEFAULT_EVERY,
+        workers: int | None = None,
+        parallel_min: int = PARALLEL_MIN,
     ) -> None:
         self.store = store
         self.projection = load_projection(projection)
+        self.plan = plan_for(self.projection, projection)
+        self.workers = max(1, int(workers if workers is not None else os.cpu_count() or 1))
+        self.parallel_min = parallel_min
+        self._extras = False  # whether workers need event ids and meta (a handler read them)
         self.source = EventSource(store)
         self.folder = Folder(self.projection, self.source.extras)
         self.checkpoints = Checkpoints(
@@ -67,6 +84,14 @@ class Replay:
     def name(self) -> str:
         return self.projection.name
 
+    @property
+    def note(self) -> str | None:
+        """Why folds run on one core although more workers were asked for and the log is long
+        enough for them (else ``None``)."""
+        if self.workers < 2 or self.plan.parallel:
+            return None
+        return self.plan.note if self.source.max_position() >= self.parallel_min else None
+
     def position(self, at: Any = "end", stream: str | None = None) -> int:
         """The global position a point stands for."""
         return self.source.resolve(at, stream)
@@ -78,49 +103,29 @@ class Replay:
             return self._read_model_state(key if key is not None else stream, at)
         if stream is None:
             raise TracerError(f"projection {self.name} keeps one state per stream: name a stream")
-        position, late, until = self._point(at, stream)
-        state, book = self._stream_state(stream, position, late, until)
+        position, late, until = self.point(at, stream)
+        state, book = self.stream_state(stream, position, late, until)
         if book is None:  # no event yet: is there such a stream at all?
-            self._need_stream(stream)
+            self.need_stream(stream)
         return self._result(stream, state, book)
 
     def states(self, at: Any = "end") -> pd.DataFrame:
         """Every stream's state at a point (one row per stream; per key for a read model)."""
-        states, book = self._states_at(at)
+        states, book = self.states_at(at)
         if self.is_read_model and not self.projection.keyed:
             return states_frame([self._read_model_result(None, states, book, whole=True)])
-        buckets = sorted(set(book) | set(states), key=str)
-        none = (None, None, None)
-        books = [book.get(b, none) for b in buckets]
-        initial = self.folder.initial_state
-        frame = pd.DataFrame(
-            {
-                "stream": pd.Series(buckets, dtype=object),
-                "position": pd.array([b[0] for b in books], dtype="Int64"),
-                "version": pd.array(
-                    [None if self.is_read_model else b[1] for b in books], dtype="Int64"
-                ),
-                "time": pd.to_datetime(
-                    pd.array([b[2] for b in books], dtype="Int64"), unit="us", utc=True
-                ),
-                "state": pd.Series(
-                    [states[b] if b in states else initial() for b in buckets], dtype=object
-                ),
-            },
-            columns=STATE_COLUMNS,
-        )
-        return frame
+        return buckets_frame(states, book, self.folder.initial_state, self.is_read_model)
 
     def state_results(self, at: Any = "end") -> list[StateResult]:
         """Every stream's state at a point, as :class:`StateResult` objects."""
-        states, book = self._states_at(at)
+        states, book = self.states_at(at)
         if self.is_read_model and not self.projection.keyed:
             return [self._read_model_result(None, states, book, whole=True)]
         buckets = sorted(set(book) | set(states), key=str)
         return [self._result(b, states.get(b, INITIAL), book.get(b)) for b in buckets]
 
     def _read_model_state(self, key: Any, at: Any) -> StateResult:
-        states, book = self._states_at(at)
+        states, book = self.states_at(at)
         return self._read_model_result(key, states, book, whole=key is None)
 
     def _read_model_result(
@@ -147,13 +152,13 @@ class Replay:
             self.name,
         )
 
-    def _need_stream(self, stream: str) -> None:
+    def need_stream(self, stream: str) -> None:
         if not self.source.stream_exists(stream):
             close = did_you_mean(close_names(self.source.con, "stream", stream))
             raise TracerError(f"no stream {stream!r} in the store{close}")
 
     # -- folding ----------------------------------------------------------------------------
-    def _point(self, at: Any, stream: str | None = None) -> tuple[int, int | None, datetime | None]:
+    def point(self, at: Any, stream: str | None = None) -> tuple[int, int | None, datetime | None]:
         """``(position, late, until)`` for a point: the state there folds events up to
         ``position``; for ``time:T`` it leaves out the events later than T, of which ``late``
         is the first (``None`` when times never go back, as in most logs)."""
@@ -164,13 +169,13 @@ class Replay:
         position, late = self.source.time_point(point.value, stream)
         return position, late, None if late is None else point.value
 
-    def _stream_state(
+    def stream_state(
         self, stream: str, position: int, late: int | None = None, until: datetime | None = None
     ) -> tuple[Any, tuple | None]:
         """One aggregate stream's state after ``position``, and its last event then; from the
         event at ``late`` on, only events at or before ``until`` are folded."""
         if late is not None:
-            state, book = self._stream_state(stream, late - 1)
+            state, book = self.stream_state(stream, late - 1)
             states: dict[Any, Any] = {} if state is INITIAL else {stream: state}
             batches = list(self.source.batches(late - 1, position, stream=stream, until=until))
             self.folder.fold(batches, states)
@@ -190,34 +195,43 @@ class Replay:
         self.folder.fold(batches, states)
         return states.get(stream, INITIAL), _last_event(batches) or book
 
-    def _states_at(self, at: Any) -> tuple[dict[Any, Any], Book]:
-        """Every bucket's state at a point (see :meth:`_point` for ``time:T``)."""
-        position, late, until = self._point(at)
+    def states_at(self, at: Any) -> tuple[dict[Any, Any], Book]:
+        """Every bucket's state at a point (see :meth:`point` for ``time:T``)."""
+        position, late, until = self.point(at)
         if late is None:
-            return self._all_states(position)
-        states, book = self._all_states(late - 1)
-        self._advance(states, book, late - 1, position, until=until)
+            return self.all_states(position)
+        states, book = self.all_states(late - 1)
+        self.advance(states, book, late - 1, position, until=until)
         return states, book
 
-    def _all_states(self, position: int, build: bool = True) -> tuple[dict[Any, Any], Book]:
-        """Every bucket's state after ``position``, from the nearest checkpoint."""
-        start = self.checkpoints.latest(position)
-        if start:
-            states, book = self.checkpoints.load_all(start)
-        else:
-            states, book = {}, {}
-        every = self.checkpoints.every
-        if build and self.checkpoints.writable:
-            boundary = (start // every + 1) * every
-            while boundary <= position:
-                dirty: set[Any] = set()
-                touched = self._advance(states, book, start, boundary, dirty)
-                self.checkpoints.save(boundary, states, dirty | touched, book)
-                start, boundary = boundary, boundary + every
-        self._advance(states, book, start, position)
-        return states, book
+    def all_states(self, position: int, build: bool = True) -> tuple[dict[Any, Any], Book]:
+        """Every bucket's state after ``position``, from the nearest checkpoint (saving the
+        checkpoints on the way when ``build``)."""
+        while True:
+            start = self.checkpoints.latest(position)
+            states, book = self.checkpoints.load_all(start) if start else ({}, {})
+            every = self.checkpoints.every
+            boundaries: list[int] = []
+            if build and self.checkpoints.writable:
+                boundaries = list(range((start // every + 1) * every, position + 1, every))
+            if (
+                self.workers < 2
+                or not self.plan.parallel
+                or position - start < self.parallel_min + 1
+            ):
+                fold_serial(self, states, book, start, position, boundaries)
+                return states, book
+            try:
+                fold_parallel(
+                    self, states, book, start, position, boundaries, self.workers, self._extras
+                )
+                return states, book
+            except NeedExtras:  # a handler read ids or meta: again, sending them
+                self._extras = True
+            except PoolUnavailable:  # (nothing was folded yet): one core from now on
+                self.workers = 1
 
-    def _advance(
+    def advance(
         self,
         states: dict[Any, Any],
         book: Book,
@@ -243,7 +257,7 @@ class Replay:
 
     def build_checkpoints(self, at: Any = "end") -> int:
         """Save checkpoints up to a point now; returns the last checkpoint's position."""
-        self._all_states(self.source.resolve(at))
+        self.all_states(self.source.resolve(at))
         return self.checkpoints.last()
 
     def drop_checkpoints(self) -> None:
@@ -266,7 +280,7 @@ class Replay:
         if row is None:
             raise TracerError(f"no event at position {position}")
         if self.is_read_model:
-            states, _ = self._all_states(position - 1, build=False)
+            states, _ = self.all_states(position - 1, build=False)
             before = clone(states)
             event = next(iter(self.events(position - 1, position)))
             bucket = self.folder.apply(states, event)
@@ -279,7 +293,7 @@ class Replay:
                 changes = diff_states(before.get(None, self.folder.initial_state()), states[None])
             return Diff(changes, None, position - 1, position)
         stream = row["stream"]
-        state, _ = self._stream_state(stream, position - 1)
+        state, _ = self.stream_state(stream, position - 1)
         if state is INITIAL:
             state = self.folder.initial_state()
         before = clone(state)
@@ -290,20 +304,20 @@ class Replay:
 
     def diff_all(self, frm: Any, to: Any = "end") -> pd.DataFrame:
         """One row per stream (or key) whose state changed between two points."""
-        (lo, lo_late, _), (hi, hi_late, _) = self._point(frm), self._point(to)
+        (lo, lo_late, _), (hi, hi_late, _) = self.point(frm), self.point(to)
         if hi < lo:
             raise TracerError(f"--to ({to}) is before --from ({frm})")
         if lo_late is None and hi_late is None:
-            states, book = self._all_states(lo)
+            states, book = self.all_states(lo)
             if self.is_read_model:
                 before = clone(states)
             else:
                 candidates = set(self.source.bookkeeping(lo, hi))
                 before = {b: clone(states[b]) for b in candidates if b in states}
-            self._advance(states, book, lo, hi)
+            self.advance(states, book, lo, hi)
         else:  # events out of time order near a time:T end: both ends in full
-            before = clone(self._states_at(frm)[0])
-            states = self._states_at(to)[0]
+            before = clone(self.states_at(frm)[0])
+            states = self.states_at(to)[0]
             candidates = set(before) | set(states)
         rows = []
         for bucket in sorted(set(before) | set(states), key=str):
@@ -366,26 +380,6 @@ class Replay:
         from tracer.replay.whatif import whatif
 
         return whatif(self, skip, edit, insert, stream, at)
-
-
-def states_frame(results: list[StateResult]) -> pd.DataFrame:
-    frame = records_frame(
-        [
-            {
-                "stream": r.stream,
-                "position": r.position,
-                "version": r.version,
-                "time": r.time,
-                "state": r.state,
-            }
-            for r in results
-        ],
-        STATE_COLUMNS,
-    )
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    for column in ("position", "version"):
-        frame[column] = frame[column].astype("Int64")
-    return frame
 
 
 def _last_event(batches: list[Any]) -> tuple[Any, Any, Any] | None:

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from tracer.jsonvalues import decode_json, encode_json
 
 if TYPE_CHECKING:
@@ -183,3 +187,40 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event(position={self.position}, stream={self.stream!r}, type={self.type!r})"
+
+
+class PlainEvent(Event):
+    """An event of a batch in which no payload has a run of 19 digits, so none holds an integer
+    beyond 64 bits, which orjson would read as a float: its data is read by orjson alone, without
+    :func:`~tracer.jsonvalues.decode_json`'s per-event check (half the cost of a simple fold)."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> Any:
+        data = self._data
+        if data is _UNSET:
+            raw = self._raw
+            if raw is None:
+                data = None
+            else:
+                try:
+                    data = _loads(raw)
+                except orjson.JSONDecodeError:  # NaN/Infinity tokens of an older store
+                    data = decode_json(raw)
+            if self._up is not None:
+                data = self._up.apply(data, lambda: self.meta)
+            self._data = data
+        return data
+
+
+_loads = orjson.loads
+_LONG_DIGITS = "[0-9]{19}"
+
+
+def event_class(raws: pa.Array | pa.ChunkedArray) -> type[Event]:
+    """The class for a batch's events: :class:`PlainEvent` unless a payload of the batch has a
+    run of 19 digits (one vectorised scan of the batch instead of a check per event)."""
+    if not (pa.types.is_string(raws.type) or pa.types.is_large_string(raws.type)):
+        return Event
+    return Event if pc.any(pc.match_substring_regex(raws, _LONG_DIGITS)).as_py() else PlainEvent

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from tracer.errors import TracerError
-from tracer.replay.events import Event, Extras, ExtrasFetch
+from tracer.replay.events import Event, Extras, ExtrasFetch, event_class
 from tracer.replay.projection import Projection, UpcastChain
 
 _MISSING: Any = object()
@@ -43,6 +43,8 @@ class Folder:
         self.read_model = projection.read_model
         self.keyed = projection.keyed
         self.initial: Callable[[], Any] = projection.initial
+        #: Keyed read models folded in partitions: only the buckets this returns True for.
+        self.keep: Callable[[Any], bool] | None = None
 
     def wanted_types(self) -> set[str] | None:
         """Stored event types the projection folds (``None``: every type)."""
@@ -107,14 +109,17 @@ class Folder:
             if not columns[0]:
                 continue
             extras = Extras(self.fetch_extras, columns[0])
+            make = event_class(batch.column(5))
             if simple:
-                self._fold_aggregate(columns, extras, states)
+                self._fold_aggregate(columns, extras, states, make)
                 if dirty is not None:
                     dirty.update(columns[1])
             else:
-                self._fold_any(columns, extras, states, dirty, last)
+                self._fold_any(columns, extras, states, dirty, last, make)
 
-    def _fold_aggregate(self, columns: list[list[Any]], extras: Extras, states: dict) -> None:
+    def _fold_aggregate(
+        self, columns: list[list[Any]], extras: Extras, states: dict, make: type[Event] = Event
+    ) -> None:
         """The hot loop: one state per stream, no upcaster. Keep it lean."""
         get_handler, star, initial = self.handlers.get, self.star, self.initial
         get_state = states.get
@@ -124,7 +129,7 @@ class Folder:
                 handler = get_handler(event_type, star)
                 if handler is None:
                     continue
-                event = Event(position, stream, version, event_type, time_us, raw, extras, None)
+                event = make(position, stream, version, event_type, time_us, raw, extras, None)
                 state = get_state(stream, _MISSING)
                 if state is _MISSING:
                     state = states[stream] = initial()
@@ -141,9 +146,11 @@ class Folder:
         states: dict[Any, Any],
         dirty: set[Any] | None,
         last: dict[Any, tuple[int, int | None, int | None]] | None,
+        make: type[Event] = Event,
     ) -> None:
         handlers, star, upcasts = self.handlers, self.star, self.upcasts
         aggregate = not self.read_model
+        keep = self.keep
         event: Event | None = None
         try:
             for position, stream, version, event_type, time_us, raw in zip(*columns, strict=True):
@@ -153,12 +160,12 @@ class Folder:
                 handler = handlers.get(event_type, star)
                 if handler is None:
                     continue
-                event = Event(position, stream, version, event_type, time_us, raw, extras, up)
+                event = make(position, stream, version, event_type, time_us, raw, extras, up)
                 if aggregate:
                     bucket = stream
                 else:
                     bucket = self.bucket(event)
-                    if bucket is SKIPPED:
+                    if bucket is SKIPPED or (keep is not None and not keep(bucket)):
                         continue
                 state = states.get(bucket, _MISSING)
                 if state is _MISSING:
@@ -185,9 +192,10 @@ class Folder:
             if not positions:
                 continue
             extras = Extras(self.fetch_extras, positions)
+            make = event_class(batch.column(5))
             for row, event_type in enumerate(types):
                 up = upcasts.get(event_type) if upcasts else None
-                yield Event(
+                yield make(
                     positions[row],
                     streams[row],
                     versions[row],

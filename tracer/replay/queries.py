@@ -48,10 +48,10 @@ class _Walk:
         self.folder = replay.folder
         self.stream = stream if not replay.is_read_model else None
         if self.stream is not None:
-            state, _ = replay._stream_state(self.stream, lo)
+            state, _ = replay.stream_state(self.stream, lo)
             self.states: dict[Any, Any] = {} if state is INITIAL else {self.stream: state}
         else:
-            self.states, _ = replay._all_states(lo, build=False) if lo else ({}, {})
+            self.states, _ = replay.all_states(lo, build=False) if lo else ({}, {})
         self.lo, self.hi = lo, hi
 
     def __iter__(self) -> Iterator[tuple[Event, Any]]:
@@ -84,7 +84,7 @@ def _scope(replay: Replay, stream: str | None) -> tuple[str | None, Any]:
         return None, None if stream is None else str(stream)
     if stream is None:
         raise TracerError(f"projection {replay.name} keeps one state per stream: name a stream")
-    replay._need_stream(stream)
+    replay.need_stream(stream)
     return stream, stream
 
 
@@ -193,7 +193,7 @@ def find(
     condition = Condition(where)
     walk_stream = None
     if stream is not None and not replay.is_read_model:
-        replay._need_stream(stream)
+        replay.need_stream(stream)
         walk_stream = stream
     last = replay.source.max_position()
     if backward:
@@ -280,7 +280,7 @@ def check(
         raise TracerError("no invariant to check: give one or more expressions")
     walk_stream = None
     if stream is not None and not replay.is_read_model:
-        replay._need_stream(stream)
+        replay.need_stream(stream)
         walk_stream = stream
     walk = _Walk(replay, walk_stream, 0, replay.source.max_position())
     open_rows: dict[tuple[int, Any], dict[str, Any]] = {}

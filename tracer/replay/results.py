@@ -29,6 +29,53 @@ def records_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFram
     return frame
 
 
+STATE_COLUMNS = ["stream", "position", "version", "time", "state"]
+
+
+def buckets_frame(
+    states: dict[Any, Any], book: dict[Any, Any], initial: Any, read_model: bool
+) -> pd.DataFrame:
+    """One row per bucket (stream or key): its last event and state (``initial()`` when none
+    was folded)."""
+    buckets = sorted(set(book) | set(states), key=str)
+    none = (None, None, None)
+    books = [book.get(b, none) for b in buckets]
+    return pd.DataFrame(
+        {
+            "stream": pd.Series(buckets, dtype=object),
+            "position": pd.array([b[0] for b in books], dtype="Int64"),
+            "version": pd.array([None if read_model else b[1] for b in books], dtype="Int64"),
+            "time": pd.to_datetime(
+                pd.array([b[2] for b in books], dtype="Int64"), unit="us", utc=True
+            ),
+            "state": pd.Series(
+                [states[b] if b in states else initial() for b in buckets], dtype=object
+            ),
+        },
+        columns=STATE_COLUMNS,
+    )
+
+
+def states_frame(results: list[StateResult]) -> pd.DataFrame:
+    frame = records_frame(
+        [
+            {
+                "stream": r.stream,
+                "position": r.position,
+                "version": r.version,
+                "time": r.time,
+                "state": r.state,
+            }
+            for r in results
+        ],
+        STATE_COLUMNS,
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    for column in ("position", "version"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
 @dataclass
 class StateResult:
     """A state and the last event of its stream (or read model) at or before the point."""

@@ -215,6 +215,20 @@ class EventSource:
         table = table.sort_by("position")
         yield from table.to_batches(BATCH_ROWS)
 
+    def read(self, query: str) -> Iterator[pa.RecordBatch]:
+        """The record batches of any query over the store, read ahead on a cursor of its own."""
+        return self._read(query)
+
+    def stream_parts(self, streams: list[str], parts: int) -> dict[str, int]:
+        """The partition of each stream, as ``hash(stream) % parts`` computes it in a query."""
+        if not streams:
+            return {}
+        rows = self.con.execute(
+            "SELECT s, (hash(s) % ?)::INTEGER FROM (SELECT unnest(?::VARCHAR[]) AS s)",
+            [parts, streams],
+        ).fetchall()
+        return dict(rows)
+
     def _read(self, query: str) -> Iterator[pa.RecordBatch]:
         # A streaming read gets a cursor of its own: a walk that stops early (find) or a handler
         # that raises leaves the result open, and an open result blocks its connection.

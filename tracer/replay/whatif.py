@@ -52,7 +52,7 @@ def whatif(
     added = [_inserted(replay, after, index, spec) for after, index, spec in inserts]
 
     if replay.is_read_model:
-        real, _ = replay._all_states(hi)
+        real, _ = replay.all_states(hi)
         alternative = _replay(replay, None, set(skipped), edits, added, hi)
         buckets = set(real) | set(alternative)
         if stream is not None:
@@ -60,11 +60,11 @@ def whatif(
     else:
         affected = set(streams_of.values()) | {event.stream for _, event in added}
         if stream is not None:
-            replay._need_stream(stream)
+            replay.need_stream(stream)
             affected &= {stream}
         real, alternative = {}, {}
         for name in sorted(affected):
-            state, _ = replay._stream_state(name, hi)
+            state, _ = replay.stream_state(name, hi)
             if state is not INITIAL:
                 real[name] = state
             alternative.update(_replay(replay, name, set(skipped), edits, added, hi))
