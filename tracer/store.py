@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import orjson
 
-from tracer.errors import TracerError
+from tracer.errors import TracerError, first_line
 from tracer.jsonvalues import decode_json
 from tracer.memory import cap_memory
 from tracer.names import did_you_mean, exists
@@ -66,7 +66,7 @@ class Store:
                     f"store {target} is in use by another process (PID {held.group(1)}), such as "
                     "a `tracer load --follow`; stop it, or follow with `tracer tui --follow`"
                 ) from exc
-            raise TracerError(f"cannot open store {target}: {_first_line(exc)}") from exc
+            raise TracerError(f"cannot open store {target}: {first_line(exc)}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
         cap_memory(self.con, None, self.path)  # (the default cap; tracer.api's Store takes one)
         self.lock = threading.RLock()
@@ -373,7 +373,7 @@ def compile_condition(condition: str) -> tuple[str, list[Any]]:
 
 def filter_error(con: duckdb.DuckDBPyConnection, exc: duckdb.Error) -> str:
     """A bad ``where``'s one line; a bare payload field (``amount > 3``) points at ``data.``."""
-    message = f"bad filter: {_first_line(exc)}"
+    message = f"bad filter: {first_line(exc)}"
     missing = re.search(r'Referenced column "([^"]+)" not found', str(exc))
     if missing is None:
         return message
@@ -392,8 +392,3 @@ def _filter_kwargs(filters: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"unknown filters: {', '.join(sorted(unknown))}")
     return filters
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -147,7 +147,7 @@ def records_table(
             c
             for c in columns
             if any(r.get(c) is not None for r in records)
-            and all(_is_number(r.get(c)) for r in records if r.get(c) is not None)
+            and all(is_number(r.get(c)) for r in records if r.get(c) is not None)
         }
     table = Table(title=title, header_style="bold cyan", show_lines=False)
     for column in columns:
@@ -163,7 +163,7 @@ def records_table(
     return table
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

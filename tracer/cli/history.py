@@ -9,7 +9,14 @@ import typer
 from rich.text import Text
 
 from tracer.cli import app
-from tracer.cli.common import DbOption, JsonOption, console, frame_records, print_json
+from tracer.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    frame_records,
+    is_number,
+    print_json,
+)
 from tracer.cli.views import (
     AtOption,
     ProjectionOption,
@@ -107,7 +114,7 @@ def history(
     for r in frame_records(frame):
         value = r["value"]
         delta: Any = ""
-        if _number(value) and _number(previous):
+        if is_number(value) and is_number(previous):
             change = value - previous
             delta = Text(f"{change:+g}", style="green" if change > 0 else "red")
         rows.append(
@@ -124,10 +131,6 @@ def history(
         previous = value
     columns = ["position", "version", "time", "type", "op", "value", "Δ"]
     console.print(rows_table(f"{stream} · {path}", columns, rows))
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @app.command()

@@ -6,7 +6,7 @@ import typer
 
 from tracer.cli import app
 from tracer.cli.common import DbOption, JsonOption, console, print_json
-from tracer.errors import TracerError
+from tracer.errors import TracerError, first_line
 
 #: Rows a table shows unless ``--limit`` says otherwise (``--json`` prints every row).
 TABLE_ROWS = 100
@@ -44,7 +44,7 @@ def sql(
                 raise TracerError(
                     "tracer sql is read-only: it runs queries, never changes the store"
                 ) from exc
-            raise TracerError(f"query failed: {_first_line(exc)}") from exc
+            raise TracerError(f"query failed: {first_line(exc)}") from exc
         if relation is None:  # a statement that returns nothing (SET, PRAGMA, ...)
             raise TracerError("the query returned no rows: tracer sql runs queries (SELECT ...)")
         try:
@@ -54,7 +54,7 @@ def sql(
                 total = relation.aggregate("count(*)").fetchall()[0][0]
                 frame = frame.head(cap)
         except duckdb.Error as exc:
-            raise TracerError(f"query failed: {_first_line(exc)}") from exc
+            raise TracerError(f"query failed: {first_line(exc)}") from exc
         json_columns = [
             name
             for name, kind in zip(relation.columns, relation.types, strict=True)
@@ -91,8 +91,3 @@ def _decoded(rows: list[dict[str, object]], json_columns: list[str]) -> list[dic
             if isinstance(text, str):
                 row[name] = decode_json(text)
     return rows
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

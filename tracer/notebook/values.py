@@ -3,7 +3,6 @@ change between two points, and its history in a what-if replay."""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tracer.errors import TracerError
+from tracer.notebook.steps import is_number
 from tracer.replay import Replay
 from tracer.replay.events import Event
 from tracer.replay.fold import SKIPPED
@@ -52,14 +52,10 @@ def numeric_change(replay: Replay, path: str, frm: Any, to: Any) -> pd.DataFrame
         if found is None:
             continue
         old, new = (0 if v is MISSING else v for v in found)
-        if not all(_is_number(v) for v in (old, new)) or old == new:
+        if not all(is_number(v) for v in (old, new)) or old == new:
             continue
         rows.append({"stream": stream, "old": old, "new": new, "delta": new - old})
     return pd.DataFrame(rows, columns=["stream", "old", "new", "delta"])
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _path_change(changes: list[dict[str, Any]], segments: list[Any]) -> tuple[Any, Any] | None:

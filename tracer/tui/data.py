@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import orjson
 
-from tracer.errors import TracerError
+from tracer.errors import TracerError, first_line
 from tracer.jsonvalues import decode_json, encode_text
 from tracer.store import compile_condition, read_event
 
@@ -187,7 +187,7 @@ def matching_positions(cur: duckdb.DuckDBPyConnection, flt: EventFilter) -> np.n
     try:
         result = cur.execute(query, list(flt.params)).fetchnumpy()
     except duckdb.Error as exc:
-        raise TracerError(f"bad filter {flt.label!r}: {_first_line(exc)}") from exc
+        raise TracerError(f"bad filter {flt.label!r}: {first_line(exc)}") from exc
     return np.asarray(result["position"], dtype=np.int64)
 
 
@@ -361,8 +361,3 @@ def stream_entries(
     entries += [StreamEntry("category", c, int(e), int(s)) for c, s, e in categories]
     entries += [StreamEntry("stream", s, int(n), 1) for s, n, _ in streams]
     return entries, total
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
