@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _NAMES = {
     "stream": "SELECT DISTINCT stream AS name FROM events",
     "type": "SELECT DISTINCT type AS name FROM events",
+    "category": "SELECT DISTINCT category AS name FROM events",
     "data": "SELECT DISTINCT unnest(json_keys(data)) AS name FROM events "
     "WHERE json_type(data) = 'OBJECT'",
     "meta": "SELECT DISTINCT unnest(json_keys(meta)) AS name FROM events "

@@ -23,6 +23,7 @@ from tracer.cli.common import (
 )
 from tracer.cli.views import (
     AtOption,
+    CategoryOption,
     ProjectionOption,
     WorkersOption,
     compact,
@@ -58,12 +59,13 @@ def state(
 def states(
     at: str = AtOption,
     projection: str | None = ProjectionOption,
+    category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Every stream's state at a point in time (one row per read-model key)."""
-    with open_replay(db, projection, workers) as replay:
+    with open_replay(db, projection, workers, category=category) as replay:
         results = replay.state_results(at)
     if json:
         print_json([r.to_dict() for r in results])
@@ -94,12 +96,16 @@ def find(
     frm: str | None = typer.Option(None, "--from", help="Start here (default: start, or end)."),
     backward: bool = typer.Option(False, "--backward", help="The last match at or before --from."),
     projection: str | None = ProjectionOption,
+    category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """The first event (or last, --backward) after which a condition holds."""
-    with open_replay(db, projection, workers) as replay:
+    """The first event (or last, --backward) after which a condition holds.
+
+    The condition sees state (after the event), before (just before it), changed('path'),
+    event, stream and key: --where "before['balance'] >= 0 and state['balance'] < 0"."""
+    with open_replay(db, projection, workers, category=category) as replay:
         match = replay.find(where, stream=stream, start=frm, backward=backward)
     if json:
         print_json(None if match is None else match.to_dict())
@@ -173,40 +179,81 @@ def check(
         ..., "--invariant", "-i", help="Expression that must hold."
     ),
     stream: str | None = typer.Option(None, "--stream", help="Only this stream."),
+    by: str | None = typer.Option(
+        None, "--by", help="Group violations by this expression, e.g. event.meta['appVersion']."
+    ),
     projection: str | None = ProjectionOption,
+    category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """Evaluate invariants after every event; exit code 1 when any is violated."""
-    with open_replay(db, projection, workers) as replay:
-        frame = replay.check(invariant, stream=stream)
+    """Evaluate invariants after every event; exit code 1 when any is violated.
+
+    Invariants see state, before, changed('path'), event, stream and key."""
+    with open_replay(db, projection, workers, category=category) as replay:
+        frame = replay.check(invariant, stream=stream, by=by)
     if json:
-        print_json(frame_records(frame))
+        records = frame_records(frame)
+        if by is None:
+            print_json(records)
+        else:
+            from tracer.replay import violation_groups
+
+            print_json({"groups": frame_records(violation_groups(frame)), "violations": records})
     elif frame.empty:
         console.print(f"[green]✓[/] {len(invariant)} invariant(s) hold after every event")
     else:
-        rows = [
-            [
-                r["invariant"],
-                Text(str(r["stream"]), style="bold"),
-                str(r["position"]),
-                r["type"],
-                when(r["time"]),
-                str(r["events"]),
-                "still broken" if r["until"] is None else str(r["until"]),
-            ]
-            for r in frame_records(frame)
-        ]
-        console.print(
-            rows_table(
-                f"[red]{len(frame)} violation(s)[/]",
-                ["invariant", "stream", "position", "type", "time", "events", "until"],
-                rows,
-            )
-        )
+        if by is not None:
+            _print_groups(frame, by)
+        _print_violations(frame)
     if not frame.empty:
         raise typer.Exit(1)
+
+
+def _print_violations(frame: Any) -> None:
+    rows = [
+        [
+            r["invariant"],
+            Text(str(r["stream"]), style="bold"),
+            str(r["position"]),
+            r["type"],
+            when(r["time"]),
+            str(r["events"]),
+            "still broken" if r["until"] is None else str(r["until"]),
+        ]
+        for r in frame_records(frame)
+    ]
+    console.print(
+        rows_table(
+            f"[red]{len(frame)} violation(s)[/]",
+            ["invariant", "stream", "position", "type", "time", "events", "until"],
+            rows,
+        )
+    )
+
+
+def _print_groups(frame: Any, by: str) -> None:
+    from tracer.replay import violation_groups
+
+    groups = frame_records(violation_groups(frame))
+    rows = [
+        [
+            compact(g["by"], 40),
+            g["invariant"],
+            f"{g['violations']:,}",
+            f"{g['streams']:,}",
+            str(g["first"]),
+        ]
+        for g in groups
+    ]
+    console.print(
+        rows_table(
+            f"violations by {by}",
+            ["by", "invariant", "violations", "streams", "first"],
+            rows,
+        )
+    )
 
 
 @app.command()

@@ -37,6 +37,13 @@ WorkersOption = typer.Option(
     help="Fold on this many cores (default: every core; logs under 50,000 events use one).",
     show_default=False,
 )
+CategoryOption = typer.Option(
+    None,
+    "--category",
+    "-c",
+    help="Only the streams of this category (default: the projection's category, if it names one).",
+    show_default=False,
+)
 AtOption = typer.Option("end", "--at", help="pos:N, version:N, time:ISO-8601 or end.")
 
 _OP_STYLE = {"add": "green", "remove": "red", "change": "yellow"}

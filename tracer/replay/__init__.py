@@ -20,6 +20,7 @@ from tracer.replay.loader import ProjectionLoadError, load_projection
 from tracer.replay.paths import PathError, format_path, parse_path
 from tracer.replay.points import Point, PointError, parse_point
 from tracer.replay.projection import DefaultProjection, Projection, ReadModel, on, upcaster
+from tracer.replay.queries import violation_groups
 from tracer.replay.results import Match, StateResult, WhatIfResult
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "parse_path",
     "parse_point",
     "upcaster",
+    "violation_groups",
 ]

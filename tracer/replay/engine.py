@@ -44,7 +44,8 @@ class Replay:
     ``"path/file.py:Name"`` / ``"package.module:Name"``. ``checkpoints`` saves states in the
     store every ``every`` events so that later queries fold only the rest. ``workers`` folds
     on that many cores (default: every core) once a fold spans ``parallel_min`` events or more
-    (see :mod:`tracer.replay.partition` for how projections split).
+    (see :mod:`tracer.replay.partition` for how projections split). ``category`` (default: the
+    projection's own ``category``, if it declares one) folds only that category's streams.
     """
 
     def __init__(
@@ -56,18 +57,23 @@ class Replay:
         every: int = DEFAULT_EVERY,
         workers: int | None = None,
         parallel_min: int = PARALLEL_MIN,
+        category: str | None = None,
     ) -> None:
         self.store = store
         self.projection = load_projection(projection)
+        self.category = _scope(self.projection, category)
         self.plan = plan_for(self.projection, projection)
         self.workers = max(1, int(workers if workers is not None else os.cpu_count() or 1))
         self.parallel_min = parallel_min
         self._extras = False  # whether workers need event ids and meta (a handler read them)
-        self.source = EventSource(store)
+        self.source = EventSource(store, self.category)
+        if self.category is not None and not self.source.max_position():
+            close = did_you_mean(close_names(self.source.con, "category", self.category))
+            raise TracerError(f"no events of category {self.category!r} in the store{close}")
         self.folder = Folder(self.projection, self.source.extras)
         self.checkpoints = Checkpoints(
             self.source,
-            self.projection.fingerprint(),
+            self.projection.fingerprint() + ("" if category is None else f"/{category}"),
             self.projection.name,
             every,
             enabled=checkpoints,
@@ -105,7 +111,7 @@ class Replay:
             raise TracerError(f"projection {self.name} keeps one state per stream: name a stream")
         position, late, until = self.point(at, stream)
         state, book = self.stream_state(stream, position, late, until)
-        if book is None:  # no event yet: is there such a stream at all?
+        if book is None or self.category is not None:  # is it a stream this replay sees?
             self.need_stream(stream)
         return self._result(stream, state, book)
 
@@ -153,6 +159,13 @@ class Replay:
         )
 
     def need_stream(self, stream: str) -> None:
+        if not self.source.stream_exists(stream) and self.category is not None:
+            other = self.source.stream_category(stream)
+            if other is not None:
+                raise TracerError(
+                    f"stream {stream!r} is of category {other!r}, not {self.category!r}: "
+                    f"{self.name} sees only category {self.category!r} here"
+                )
         if not self.source.stream_exists(stream):
             close = did_you_mean(close_names(self.source.con, "stream", stream))
             raise TracerError(f"no stream {stream!r} in the store{close}")
@@ -361,11 +374,16 @@ class Replay:
         return find(self, where, stream, start, backward)
 
     def check(
-        self, invariants: list[str | Callable[..., Any]] | str, stream: str | None = None
+        self,
+        invariants: list[str | Callable[..., Any]] | str,
+        stream: str | None = None,
+        by: str | Callable[..., Any] | None = None,
     ) -> pd.DataFrame:
+        """Every violation of the invariants (see :func:`tracer.replay.queries.check`); ``by``
+        adds a ``by`` column, which :func:`tracer.replay.violation_groups` counts."""
         from tracer.replay.queries import check
 
-        return check(self, invariants, stream)
+        return check(self, invariants, stream, by)
 
     def whatif(
         self,
@@ -380,6 +398,19 @@ class Replay:
         from tracer.replay.whatif import whatif
 
         return whatif(self, skip, edit, insert, stream, at)
+
+
+def _scope(projection: Any, given: str | None) -> str | None:
+    """The category a replay folds: the one given, else the projection's declared one."""
+    declared = getattr(projection, "category", None)
+    if declared is not None and not isinstance(declared, str):
+        raise TracerError(f"projection {projection.name}: category must be a string")
+    if given is not None and declared is not None and given != declared:
+        raise TracerError(
+            f"projection {projection.name} declares category {declared!r}: "
+            f"it cannot replay category {given!r}"
+        )
+    return given or declared
 
 
 def _last_event(batches: list[Any]) -> tuple[Any, Any, Any] | None:

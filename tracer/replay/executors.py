@@ -172,6 +172,7 @@ class _PoolRun:
             part = f"CASE {cases} END"
         columns = COLUMNS + (", event_id, meta" if self.extras else "")
         where = f"position > {int(self.lo)} AND position <= {int(self.hi)}"
+        where += f" AND {self.replay.source.scope}"
         types = self.replay.folder.wanted_types()
         if types is not None:
             where += f" AND type IN ({', '.join(sql_literal(t) for t in sorted(types)) or 'NULL'})"

@@ -11,8 +11,9 @@ A projection is a class with ``initial()`` and handlers marked with :func:`on`::
             state["balance"] += event.data["amount"]
 
 A handler mutates ``state`` in place or returns a new one (a non-None return replaces it).
-``@on("*")`` handles every type. An **aggregate** projection (the default) keeps one state per
-stream; a **read model** (``read_model = True``, or subclass :class:`ReadModel`) keeps one state
+``@on("*")`` handles every type; ``category = "order"`` limits a projection to the streams
+of one category (the others are never read). An **aggregate** projection (the default) keeps
+one state per stream; a **read model** (``read_model = True``, or subclass :class:`ReadModel`) keeps one state
 for the whole log, or one per key when it defines ``key(event)``.
 
 **Upcasters** turn old event shapes into the current one before handlers see them::
@@ -95,6 +96,8 @@ class Projection:
     read_model: ClassVar[bool] = False
     #: Where an event's data (or meta) carries its schema version, for upcasters.
     schema_version_key: ClassVar[str] = "schema_version"
+    #: The one category of streams this projection sees (``None``: every stream).
+    category: ClassVar[str | None] = None
 
     _handler_names: ClassVar[dict[str, str]] = {}
     _upcaster_names: ClassVar[list[tuple[str, int | None, str | None, str]]] = []

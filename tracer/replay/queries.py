@@ -14,7 +14,7 @@ import pandas as pd
 
 from tracer.errors import TracerError
 from tracer.names import did_you_mean
-from tracer.replay.conditions import Condition, conditions
+from tracer.replay.conditions import Condition, GroupBy, conditions
 from tracer.replay.diff import clone, diff_states
 from tracer.replay.events import Event
 from tracer.replay.fold import INITIAL, SKIPPED
@@ -41,10 +41,15 @@ CHECK_COLUMNS = [
 
 
 class _Walk:
-    """States folded event by event over ``(lo, hi]``, for one stream or for all."""
+    """States folded event by event over ``(lo, hi]``, for one stream or for all; with
+    ``before``, a copy of each event's bucket's state just before it, in :attr:`before`."""
 
-    def __init__(self, replay: Replay, stream: str | None, lo: int, hi: int) -> None:
+    def __init__(
+        self, replay: Replay, stream: str | None, lo: int, hi: int, before: bool = False
+    ) -> None:
         self.replay = replay
+        self.track_before = before
+        self.before: Any = MISSING
         self.folder = replay.folder
         self.stream = stream if not replay.is_read_model else None
         if self.stream is not None:
@@ -62,6 +67,9 @@ class _Walk:
         else:
             batches = self.replay.source.batches(self.lo, self.hi, stream=self.stream)
         for event in folder.events(batches):
+            if self.track_before:
+                bucket = folder.bucket(event)
+                self.before = MISSING if bucket is SKIPPED else clone(self.view(bucket))
             yield event, folder.apply(states, event)
 
     def state(self, bucket: Any) -> Any:
@@ -196,10 +204,11 @@ def find(
         replay.need_stream(stream)
         walk_stream = stream
     last = replay.source.max_position()
+    keep = condition.uses_before
     if backward:
         hi = last if start is None else replay.source.resolve(start, walk_stream)
         found: tuple[Event, Any] | None = None
-        walk = _Walk(replay, walk_stream, 0, hi)
+        walk = _Walk(replay, walk_stream, 0, hi, keep)
         for event, bucket in walk:
             if _holds(replay, condition, event, bucket, stream, walk):
                 found = (event, bucket)
@@ -211,7 +220,7 @@ def find(
         state = _state_at(replay, event, bucket)
         return _match(event, bucket, state)
     lo = 0 if start is None else replay.source.resolve(start, walk_stream)
-    walk = _Walk(replay, walk_stream, lo, last)
+    walk = _Walk(replay, walk_stream, lo, last, keep)
     for event, bucket in walk:
         if _holds(replay, condition, event, bucket, stream, walk):
             return _match(event, bucket, clone(walk.view(bucket)))
@@ -225,7 +234,7 @@ def require_defined(replay: Replay, where: str | Callable[..., Any]) -> None:
     undefined on every event of the log (a misspelt field), or that raises. Walks the log only
     until the condition is defined on one event (the TUI checks a breakpoint with it)."""
     condition = Condition(where)
-    walk = _Walk(replay, None, 0, replay.source.max_position())
+    walk = _Walk(replay, None, 0, replay.source.max_position(), condition.uses_before)
     for event, bucket in walk:
         _holds(replay, condition, event, bucket, None, walk)
         if condition.defined:
@@ -246,7 +255,7 @@ def _holds(
     if replay.is_read_model and stream is not None and bucket != str(stream):
         return False
     state = walk.view(bucket)
-    return bool(condition(state, event, bucket))
+    return bool(condition(state, event, bucket, walk.before))
 
 
 def _state_at(replay: Replay, event: Event, bucket: Any) -> Any:
@@ -271,18 +280,24 @@ def _match(event: Event, bucket: Any, state: Any) -> Match:
 
 # -- check ------------------------------------------------------------------------------------
 def check(
-    replay: Replay, invariants: list[str | Callable[..., Any]] | str, stream: str | None = None
+    replay: Replay,
+    invariants: list[str | Callable[..., Any]] | str,
+    stream: str | None = None,
+    by: str | Callable[..., Any] | None = None,
 ) -> pd.DataFrame:
     """Every violation of every invariant: the event after which it stopped holding, how many
-    events it stayed broken (``events``) and the event that restored it (``until``)."""
+    events it stayed broken (``events``) and the event that restored it (``until``); with
+    ``by``, the value of that expression at the violating event, in a ``by`` column."""
     checks = conditions(invariants)
     if not checks:
         raise TracerError("no invariant to check: give one or more expressions")
+    group = GroupBy(by) if by is not None else None
     walk_stream = None
     if stream is not None and not replay.is_read_model:
         replay.need_stream(stream)
         walk_stream = stream
-    walk = _Walk(replay, walk_stream, 0, replay.source.max_position())
+    keep = any(c.uses_before for c in checks) or (group is not None and group.uses_before)
+    walk = _Walk(replay, walk_stream, 0, replay.source.max_position(), keep)
     open_rows: dict[tuple[int, Any], dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for event, bucket in walk:
@@ -292,7 +307,7 @@ def check(
             continue
         state = walk.view(bucket)
         for index, invariant in enumerate(checks):
-            holds = invariant(state, event, bucket)
+            holds = invariant(state, event, bucket, walk.before)
             key = (index, bucket)
             row = open_rows.get(key)
             if holds is False:
@@ -305,6 +320,8 @@ def check(
                         "events": 0,
                         "until": None,
                     }
+                    if group is not None:
+                        row["by"] = clone(group(state, event, bucket, walk.before))
                     open_rows[key] = row
                     rows.append(row)
                 row["events"] += 1
@@ -313,4 +330,31 @@ def check(
                 del open_rows[key]
     for invariant in checks:
         invariant.require_defined("invariant")
-    return _frame(rows, CHECK_COLUMNS)
+    return _frame(rows, [*CHECK_COLUMNS, "by"] if group is not None else CHECK_COLUMNS)
+
+
+def violation_groups(violations: pd.DataFrame) -> pd.DataFrame:
+    """Violations counted per value of ``check(..., by=...)``'s ``by`` column and invariant:
+    columns ``by``, ``invariant``, ``violations``, ``streams``, ``first``, largest first."""
+    columns = ["by", "invariant", "violations", "streams", "first"]
+    if violations.empty or "by" not in violations:
+        return records_frame([], columns)
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    streams: dict[tuple[str, str], set[Any]] = {}
+    for value, label, stream, position in zip(
+        violations["by"],
+        violations["invariant"],
+        violations["stream"],
+        violations["position"],
+        strict=True,
+    ):
+        key = (repr(value), label)  # (values may be dicts, lists or big integers)
+        row = groups.setdefault(
+            key, {"by": value, "invariant": label, "violations": 0, "first": int(position)}
+        )
+        row["violations"] += 1
+        row["first"] = min(row["first"], int(position))
+        streams.setdefault(key, set()).add(stream)
+    rows = [{**row, "streams": len(streams[key])} for key, row in groups.items()]
+    rows.sort(key=lambda r: (-r["violations"], r["first"]))
+    return records_frame(rows, columns)

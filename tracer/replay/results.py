@@ -14,7 +14,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 #: Columns that hold JSON values: kept as Python objects (an int stays an int beside floats).
-VALUE_COLUMNS = ("value", "real", "whatif", "state", "old", "new", "changes")
+VALUE_COLUMNS = ("value", "real", "whatif", "state", "old", "new", "changes", "by")
 
 
 def records_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

@@ -42,10 +42,14 @@ class Bookkeeping(dict):
 
 
 class EventSource:
-    """The events of one store, read in bulk."""
+    """The events of one store, read in bulk; with ``category``, only that category's events
+    (positions stay the log's own)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, category: str | None = None) -> None:
         self.store = store
+        self.category = category
+        #: The SQL condition every read of this source adds (``TRUE`` for the whole log).
+        self.scope = "TRUE" if category is None else f"category = {sql_literal(category)}"
         self._local = threading.local()
         self._stream_index: bool | None = None
 
@@ -60,7 +64,20 @@ class EventSource:
 
     # -- facts about the log ----------------------------------------------------------------
     def max_position(self) -> int:
+        """The position of the last event (of the category, when scoped)."""
+        query = f"SELECT coalesce(max(position), 0) FROM events WHERE {self.scope}"
+        return self.con.execute(query).fetchall()[0][0]
+
+    def log_end(self) -> int:
+        """The position of the log's last event, whatever its category."""
         return self.con.execute("SELECT coalesce(max(position), 0) FROM events").fetchall()[0][0]
+
+    def stream_category(self, stream: str) -> str | None:
+        """The category of a stream's events (``None``: no such stream)."""
+        rows = self.con.execute(
+            f"SELECT category FROM events WHERE stream = {sql_literal(stream)} LIMIT 1"
+        ).fetchall()
+        return None if not rows else rows[0][0]
 
     def has_stream_index(self) -> bool:
         """Whether ``events.stream`` has an ART index (a one-stream read then costs a lookup)."""
@@ -69,6 +86,12 @@ class EventSource:
         return self._stream_index
 
     def stream_exists(self, stream: str) -> bool:
+        """Whether the stream has events (of the category, when scoped)."""
+        if self.category is None:
+            return self._any_event(stream)
+        return self.stream_category(stream) == self.category
+
+    def _any_event(self, stream: str) -> bool:
         row = single_row(
             self.con.execute(
                 f"SELECT 1 FROM events WHERE stream = {sql_literal(stream)} LIMIT 1"
@@ -83,7 +106,7 @@ class EventSource:
             return self.max_position()
         if point.kind == "pos":
             assert isinstance(point.value, int)
-            last = self.max_position()
+            last = self.log_end()
             if point.value > last:
                 raise PointError(f"no event at position {point.value}: the log ends at {last}")
             return point.value
@@ -113,7 +136,9 @@ class EventSource:
                 pc.less_equal(times["position"], position), pc.greater(times["time"], at)
             )
             return position, pc.min(times["position"].filter(late)).as_py()
-        where = "" if stream is None else f" AND stream = {sql_literal(stream)}"
+        where = f" AND {self.scope}"
+        if stream is not None:
+            where = f" AND stream = {sql_literal(stream)}"
         position, late = single_row(
             self.con.execute(
                 f"""WITH p AS (SELECT coalesce(max(position), 0) AS p FROM events
@@ -188,6 +213,8 @@ class EventSource:
             conditions.append(f"stream = {sql_literal(stream)}")
         if category is not None:
             conditions.append(f"category = {sql_literal(category)}")
+        elif self.category is not None and stream is None:
+            conditions.append(self.scope)
         if until is not None:
             conditions.append(_not_later(until))
         if types is not None:
@@ -256,6 +283,8 @@ class EventSource:
         where = f"position > {int(lo)} AND position <= {int(hi)}"
         if stream is not None:
             where += f" AND stream = {sql_literal(stream)}"
+        else:
+            where += f" AND {self.scope}"
         if until is not None:
             where += f" AND {_not_later(until)}"
         table = self.con.sql(
