@@ -95,7 +95,10 @@ def test_stream_and_category_limit_what_is_compared(capsys, db):
     code, out, _ = run(capsys, *args, "--category", "account")
     assert code == 1 and json.loads(out)["streams"] == 26
     code, _, err = run(capsys, *args, "--category", "acount")
-    assert (code, err.strip()) == (2, "error: no events of category 'acount' in the store")
+    assert (code, err.strip()) == (
+        2,
+        "error: no events of category 'acount' in the store, did you mean account?",
+    )
 
 
 def test_bad_input_is_one_line_and_exit_2(capsys, db):

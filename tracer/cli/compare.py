@@ -14,6 +14,7 @@ from rich.text import Text
 
 from tracer.cli import app
 from tracer.cli.common import DbOption, JsonOption, console, open_db, print_json
+from tracer.cli.views import WorkersOption
 from tracer.jsonvalues import encode_text
 
 if TYPE_CHECKING:  # (the engine and pandas load when the command runs, not for --help)
@@ -33,6 +34,7 @@ def compare(
     against: str = typer.Option(..., "--against", help="The changed version: FILE.py:Name."),
     stream: str | None = typer.Option(None, "--stream", help="Only this stream (or key)."),
     category: str | None = typer.Option(None, "--category", "-c", help="Only this category."),
+    workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -42,7 +44,9 @@ def compare(
 
     store = open_db(db)
     try:
-        result = compare_projections(store, projection, against, stream=stream, category=category)
+        result = compare_projections(
+            store, projection, against, stream=stream, category=category, workers=workers
+        )
     finally:
         store.close()
     if json:

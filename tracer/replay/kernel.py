@@ -130,7 +130,7 @@ def worker_main(conn: Connection) -> None:
             sys.path.insert(0, entry)
     failure: tuple[int, str] | None = None
     need_extras = False
-    stream = _Received(conn)
+    stream = Received(conn)
     states = task.states
     kernel: Kernel | None = None
     try:
@@ -158,7 +158,7 @@ def worker_main(conn: Connection) -> None:
     conn.close()
 
 
-class _Received:
+class Received:
     """Batches arriving through the pipe: the schema, then one record batch per message."""
 
     def __init__(self, conn: Connection) -> None:
@@ -195,7 +195,7 @@ class _Received:
 
 # -- in the main process ----------------------------------------------------------------------
 def send_batches(conn: Connection, outbox: queue.Queue[pa.RecordBatch | None]) -> None:
-    """Send a worker its batches (``None``: the end) in the form :class:`_Received` reads."""
+    """Send a worker its batches (``None``: the end) in the form :class:`Received` reads."""
     broken = False
     schema_sent = False
     while True:
