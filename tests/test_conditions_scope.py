@@ -241,6 +241,8 @@ def test_category_errors_are_one_line_with_the_close_names(tmp_path):
     store = _store(rows, tmp_path / "log.jsonl")
     with pytest.raises(TracerError, match=r"no events of category 'ordr'.*did you mean order"):
         Replay(store, Tally, category="ordr")
+    with pytest.raises(TracerError, match=r"'giftcard' in the store \(its categories: "):
+        Replay(store, Tally, category="giftcard")
     with pytest.raises(TracerError, match=r"declares category 'order'.*'payment'"):
         Replay(store, Orders, category="payment")
     replay = Replay(store, Orders)  # the declared category

@@ -19,7 +19,6 @@ from typing import Any
 import pyarrow as pa
 
 from tracer.errors import TracerError
-from tracer.names import close_names, did_you_mean
 from tracer.replay.compare_pool import compare_in_pool
 from tracer.replay.compare_result import CompareResult
 from tracer.replay.compare_run import CompareRun, Side, same_state, wanted_types
@@ -59,9 +58,7 @@ def compare_projections(
     category = category or _declared_category(left, right)
     source = EventSource(store, category)
     hi = source.max_position()
-    if category is not None and not hi:
-        close = did_you_mean(close_names(source.con, "category", category))
-        raise TracerError(f"no events of category {category!r} in the store{close}")
+    source.require_scope()
     sides = (Side("old", left, source.extras), Side("new", right, source.extras))
     run = CompareRun(sides, source.extras)
     only = None if stream is None or not read_model else str(stream)

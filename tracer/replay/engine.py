@@ -67,9 +67,7 @@ class Replay:
         self.parallel_min = parallel_min
         self._extras = False  # whether workers need event ids and meta (a handler read them)
         self.source = EventSource(store, self.category)
-        if self.category is not None and not self.source.max_position():
-            close = did_you_mean(close_names(self.source.con, "category", self.category))
-            raise TracerError(f"no events of category {self.category!r} in the store{close}")
+        self.source.require_scope()
         self.folder = Folder(self.projection, self.source.extras)
         self.checkpoints = Checkpoints(
             self.source,

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracer.errors import TracerError
+from tracer.names import close_names, did_you_mean
 from tracer.replay.points import Point, PointError, parse_point, resolve_version
 from tracer.store import Store
 
@@ -67,6 +68,21 @@ class EventSource:
         """The position of the last event (of the category, when scoped)."""
         query = f"SELECT coalesce(max(position), 0) FROM events WHERE {self.scope}"
         return self.con.execute(query).fetchall()[0][0]
+
+    def require_scope(self) -> None:
+        """Raise when the category this source reads has no events (with the close names, or
+        the categories there are)."""
+        if self.category is None or self.max_position():
+            return
+        hint = did_you_mean(close_names(self.con, "category", self.category))
+        if not hint:
+            rows = self.con.execute(
+                "SELECT category FROM events WHERE category IS NOT NULL "
+                "GROUP BY category ORDER BY count(*) DESC LIMIT 6"
+            ).fetchall()
+            names = [str(r[0]) for r in rows[:5]] + (["…"] if len(rows) > 5 else [])
+            hint = f" (its categories: {', '.join(names)})" if names else " (it has no categories)"
+        raise TracerError(f"no events of category {self.category!r} in the store{hint}")
 
     def log_end(self) -> int:
         """The position of the log's last event, whatever its category."""
