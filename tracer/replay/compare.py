@@ -59,8 +59,12 @@ def compare_projections(
     source = EventSource(store, category)
     hi = source.max_position()
     source.require_scope()
-    sides = (Side("old", left, source.extras), Side("new", right, source.extras))
-    run = CompareRun(sides, source.extras)
+
+    def new_run() -> CompareRun:
+        sides = (Side("old", left, source.extras), Side("new", right, source.extras))
+        return CompareRun(sides, source.extras)
+
+    run = new_run()
     only = None if stream is None or not read_model else str(stream)
     if stream is not None and not read_model:
         if not source.stream_exists(stream):
@@ -71,11 +75,11 @@ def compare_projections(
         parts = max(1, int(workers if workers is not None else os.cpu_count() or 1))
         if not read_model and parts > 1 and None not in specs and hi > parallel_min:
             try:
-                compare_in_pool(source, run, specs, hi, parts)  # type: ignore[arg-type]
-                return run.result(read_model, only)
+                pooled = compare_in_pool(source, new_run, specs, hi, parts)  # type: ignore[arg-type]
+                return pooled.result(read_model, only)
             except PoolUnavailable:  # (nothing was folded yet): one core
                 pass
-        batches = source.batches(0, hi, types=wanted_types(sides))
+        batches = source.batches(0, hi, types=wanted_types(run.sides))
     for batch in batches:
         run.batch(batch)
     return run.result(read_model, only)

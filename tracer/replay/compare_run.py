@@ -8,6 +8,7 @@ combines runs over disjoint streams.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -70,9 +71,12 @@ def wanted_types(sides: tuple[Side, Side]) -> set[str] | None:
 class CompareRun:
     """The one pass: both versions' states and the divergences found so far."""
 
-    def __init__(self, sides: tuple[Side, Side], extras: ExtrasFetch) -> None:
+    def __init__(self, sides: tuple[Side, Side], extras: ExtrasFetch, ids: bool = True) -> None:
         self.sides = sides
         self.extras = extras
+        #: Whether divergences look up their event's id (a pool's worker leaves it to the main
+        #: process, which fills them in with :meth:`fill_ids`: ids are not sent to workers).
+        self.ids = ids
         self.diverged: dict[Any, dict[str, Any]] = {}
         self.broken: set[Any] = set()
         self.read_model = sides[0].folder.read_model
@@ -209,7 +213,7 @@ class CompareRun:
             message = f"{side.label}: {exc}"
             entry = self.diverged.get(bucket)
             if entry is None:
-                self.diverged[bucket] = divergence_entry(event, "error", [], message)
+                self.diverged[bucket] = divergence_entry(event, "error", [], message, self.ids)
             elif entry["error"] is None:
                 entry["error"] = message
             elif bucket not in self.broken:
@@ -224,13 +228,13 @@ class CompareRun:
             a, b = old.state(bucket), new.state(bucket)
         except ProjectionError as exc:  # initial() raised
             event = Event(*row, extras)
-            self.diverged[bucket] = divergence_entry(event, "error", [], str(exc))
+            self.diverged[bucket] = divergence_entry(event, "error", [], str(exc), self.ids)
             self.broken.add(bucket)
             return
         if same_state(a, b):
             return
         event = Event(*row, extras)
-        self.diverged[bucket] = divergence_entry(event, "state", diff_states(a, b), None)
+        self.diverged[bucket] = divergence_entry(event, "state", diff_states(a, b), None, self.ids)
 
     def absorb(self, diverged: dict[Any, Any], broken: set[Any], states: tuple[dict, dict]) -> None:
         """Take in what a run over other streams found (the pool's workers)."""
@@ -238,6 +242,14 @@ class CompareRun:
         self.broken |= broken
         for side, side_states in zip(self.sides, states, strict=True):
             side.states.update(side_states)
+
+    def fill_ids(self, lookup: Callable[[list[int]], dict[int, Any]]) -> None:
+        """Fill in the event ids that runs without them left out (``lookup``: position -> id)."""
+        missing = [e for e in self.diverged.values() if e["event_id"] is None]
+        if missing:
+            ids = lookup([e["position"] for e in missing])
+            for entry in missing:
+                entry["event_id"] = ids.get(entry["position"])
 
     def result(self, read_model: bool, only: str | None) -> CompareResult:
         old, new = self.sides
@@ -280,7 +292,7 @@ class CompareRun:
 
 
 def divergence_entry(
-    event: Event, kind: str, diff: list[Change], error: str | None
+    event: Event, kind: str, diff: list[Change], error: str | None, with_id: bool = True
 ) -> dict[str, Any]:
     return {
         "event_stream": event.stream,
@@ -288,7 +300,7 @@ def divergence_entry(
         "version": event.version,
         "type": event.type,
         "time": us_to_datetime(event.time_us),
-        "event_id": event.id,
+        "event_id": event.id if with_id else None,
         "kind": kind,
         "error": error,
         "diff": [c.to_dict() for c in diff],
