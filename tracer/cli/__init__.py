@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from tracer.cli.common import console_err, state
 from tracer.errors import TracerError
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except TracerError as exc:
         if state.debug:
             raise
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except KeyboardInterrupt:
         console_err.print("interrupted")
@@ -80,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if state.debug:
             raise
         console_err.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(run with --debug for the traceback)",
             highlight=False,
             soft_wrap=True,
         )

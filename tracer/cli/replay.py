@@ -24,6 +24,8 @@ from tracer.cli.common import (
 from tracer.cli.views import (
     AtOption,
     CategoryOption,
+    ClusterOption,
+    ExchangeOption,
     ProjectionOption,
     WorkersOption,
     compact,
@@ -61,11 +63,15 @@ def states(
     projection: str | None = ProjectionOption,
     category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
+    cluster: str | None = ClusterOption,
+    exchange: str | None = ExchangeOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Every stream's state at a point in time (one row per read-model key)."""
-    with open_replay(db, projection, workers, category=category) as replay:
+    with open_replay(
+        db, projection, workers, category=category, cluster=cluster, exchange=exchange
+    ) as replay:
         results = replay.state_results(at)
     if json:
         print_json([r.to_dict() for r in results])
@@ -98,6 +104,8 @@ def find(
     projection: str | None = ProjectionOption,
     category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
+    cluster: str | None = ClusterOption,
+    exchange: str | None = ExchangeOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -105,7 +113,9 @@ def find(
 
     The condition sees state (after the event), before (just before it), changed('path'),
     event, stream and key: --where "before['balance'] >= 0 and state['balance'] < 0"."""
-    with open_replay(db, projection, workers, category=category) as replay:
+    with open_replay(
+        db, projection, workers, category=category, cluster=cluster, exchange=exchange
+    ) as replay:
         match = replay.find(where, stream=stream, start=frm, backward=backward)
     if json:
         print_json(None if match is None else match.to_dict())
@@ -142,6 +152,8 @@ def whatif(
     at: str = typer.Option("end", "--at", help="Compare the states at this point."),
     projection: str | None = ProjectionOption,
     workers: int | None = WorkersOption,
+    cluster: str | None = ClusterOption,
+    exchange: str | None = ExchangeOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -150,7 +162,7 @@ def whatif(
     inserts = list(_pairs(insert, "--insert").items())
     if not (skip or edits or inserts):
         raise TracerError("whatif: give at least one --skip, --edit or --insert")
-    with open_replay(db, projection, workers) as replay:
+    with open_replay(db, projection, workers, cluster=cluster, exchange=exchange) as replay:
         result = replay.whatif(skip=skip, edit=edits, insert=inserts, stream=stream, at=at)
     if json:
         print_json(result.to_dict())
@@ -185,13 +197,17 @@ def check(
     projection: str | None = ProjectionOption,
     category: str | None = CategoryOption,
     workers: int | None = WorkersOption,
+    cluster: str | None = ClusterOption,
+    exchange: str | None = ExchangeOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
     """Evaluate invariants after every event; exit code 1 when any is violated.
 
     Invariants see state, before, changed('path'), event, stream and key."""
-    with open_replay(db, projection, workers, category=category) as replay:
+    with open_replay(
+        db, projection, workers, category=category, cluster=cluster, exchange=exchange
+    ) as replay:
         frame = replay.check(invariant, stream=stream, by=by)
     if json:
         records = frame_records(frame)
@@ -264,6 +280,8 @@ def checkpoints(
     ),
     drop: bool = typer.Option(False, "--drop", help="Forget this projection's checkpoints."),
     workers: int | None = WorkersOption,
+    cluster: str | None = ClusterOption,
+    exchange: str | None = ExchangeOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -272,7 +290,9 @@ def checkpoints(
     try:
         from tracer.replay import Replay
 
-        replay = Replay(store, projection, every=every, workers=workers)
+        replay = Replay(
+            store, projection, every=every, workers=workers, cluster=cluster, exchange=exchange
+        )
         if drop:
             replay.drop_checkpoints()
             last = 0

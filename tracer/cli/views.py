@@ -37,6 +37,20 @@ WorkersOption = typer.Option(
     help="Fold on this many cores (default: every core; logs under 50,000 events use one).",
     show_default=False,
 )
+ClusterOption = typer.Option(
+    None,
+    "--cluster",
+    help="Fold on the Dask cluster of this scheduler, tcp://HOST:PORT (default: "
+    "$TRACER_DASK_SCHEDULER, unless --workers is given; folds under 50,000 events stay here).",
+    show_default=False,
+)
+ExchangeOption = typer.Option(
+    None,
+    "--exchange",
+    help="With --cluster: where the events go as Parquet, a directory every worker can read "
+    "or an fsspec URL such as s3://bucket/dir (default: beside the store).",
+    show_default=False,
+)
 CategoryOption = typer.Option(
     None,
     "--category",

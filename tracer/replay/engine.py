@@ -16,10 +16,10 @@ import pandas as pd
 from tracer.errors import TracerError
 from tracer.names import close_names, did_you_mean
 from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
-from tracer.replay.diff import Diff, clone, diff_states
+from tracer.replay.diff import Diff, diff_states
 from tracer.replay.events import Event, us_to_datetime
-from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold_parallel, fold_serial
-from tracer.replay.fold import INITIAL, SKIPPED, Folder
+from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold
+from tracer.replay.fold import INITIAL, Folder
 from tracer.replay.kernel import NeedExtras
 from tracer.replay.loader import load_projection
 from tracer.replay.partition import plan_for
@@ -29,7 +29,6 @@ from tracer.replay.results import (
     StateResult,
     WhatIfResult,
     buckets_frame,
-    records_frame,
     states_frame,
 )
 from tracer.replay.source import EventSource
@@ -46,6 +45,8 @@ class Replay:
     on that many cores (default: every core) once a fold spans ``parallel_min`` events or more
     (see :mod:`tracer.replay.partition` for how projections split). ``category`` (default: the
     projection's own ``category``, if it declares one) folds only that category's streams.
+    ``cluster`` (``tcp://HOST:PORT``, default ``$TRACER_DASK_SCHEDULER`` unless ``workers`` is
+    given) folds on Dask (:mod:`tracer.replay.cluster`; ``exchange``: where its Parquet goes).
     """
 
     def __init__(
@@ -58,6 +59,8 @@ class Replay:
         workers: int | None = None,
         parallel_min: int = PARALLEL_MIN,
         category: str | None = None,
+        cluster: str | None = None,
+        exchange: str | None = None,
     ) -> None:
         self.store = store
         self.projection = load_projection(projection)
@@ -65,6 +68,11 @@ class Replay:
         self.plan = plan_for(self.projection, projection)
         self.workers = max(1, int(workers if workers is not None else os.cpu_count() or 1))
         self.parallel_min = parallel_min
+        if cluster is None and workers is None:
+            cluster = os.environ.get("TRACER_DASK_SCHEDULER") or None
+        if exchange is not None and cluster is None:
+            raise TracerError("--exchange says where a --cluster's events go: give --cluster too")
+        self.cluster, self.exchange = cluster, exchange
         self._extras = False  # whether workers need event ids and meta (a handler read them)
         self.source = EventSource(store, self.category)
         self.source.require_scope()
@@ -92,7 +100,7 @@ class Replay:
     def note(self) -> str | None:
         """Why folds run on one core although more workers were asked for and the log is long
         enough for them (else ``None``)."""
-        if self.workers < 2 or self.plan.parallel:
+        if (self.workers < 2 and self.cluster is None) or self.plan.parallel:
             return None
         return self.plan.note if self.source.max_position() >= self.parallel_min else None
 
@@ -225,17 +233,8 @@ class Replay:
             boundaries: list[int] = []
             if build and self.checkpoints.writable:
                 boundaries = list(range((start // every + 1) * every, position + 1, every))
-            if (
-                self.workers < 2
-                or not self.plan.parallel
-                or position - start < self.parallel_min + 1
-            ):
-                fold_serial(self, states, book, start, position, boundaries)
-                return states, book
             try:
-                fold_parallel(
-                    self, states, book, start, position, boundaries, self.workers, self._extras
-                )
+                fold(self, states, book, start, position, boundaries, self._extras)
                 return states, book
             except NeedExtras:  # a handler read ids or meta: again, sending them
                 self._extras = True
@@ -278,7 +277,7 @@ class Replay:
         """Every event ``lo < position <= hi`` (of one stream), upcast as handlers see them."""
         return self.folder.events(self.source.batches(lo, hi, stream=stream))
 
-    # -- diffs ------------------------------------------------------------------------------
+    # -- diffs (see tracer.replay.state_diffs) ----------------------------------------------
     def diff(self, stream: str | None, frm: Any, to: Any = "end") -> Diff:
         """What changed in one stream's state (a read model's, or one key's) between points."""
         old = self.state(stream, frm)
@@ -287,67 +286,15 @@ class Replay:
 
     def event_change(self, position: int) -> Diff:
         """What the event at ``position`` changed in its stream's (or the read model's) state."""
-        row = self.source.event_row(position)
-        if row is None:
-            raise TracerError(f"no event at position {position}")
-        if self.is_read_model:
-            states, _ = self.all_states(position - 1, build=False)
-            before = clone(states)
-            event = next(iter(self.events(position - 1, position)))
-            bucket = self.folder.apply(states, event)
-            if bucket is SKIPPED:
-                return Diff([], None, position - 1, position)
-            if self.projection.keyed:
-                old = {bucket: before[bucket]} if bucket in before else {}
-                changes = diff_states(old, {bucket: states[bucket]})
-            else:
-                changes = diff_states(before.get(None, self.folder.initial_state()), states[None])
-            return Diff(changes, None, position - 1, position)
-        stream = row["stream"]
-        state, _ = self.stream_state(stream, position - 1)
-        if state is INITIAL:
-            state = self.folder.initial_state()
-        before = clone(state)
-        states = {stream: state}
-        event = next(iter(self.events(position - 1, position)))
-        self.folder.apply(states, event)
-        return Diff(diff_states(before, states[stream]), stream, position - 1, position)
+        from tracer.replay.state_diffs import event_change
+
+        return event_change(self, position)
 
     def diff_all(self, frm: Any, to: Any = "end") -> pd.DataFrame:
         """One row per stream (or key) whose state changed between two points."""
-        (lo, lo_late, _), (hi, hi_late, _) = self.point(frm), self.point(to)
-        if hi < lo:
-            raise TracerError(f"--to ({to}) is before --from ({frm})")
-        if lo_late is None and hi_late is None:
-            states, book = self.all_states(lo)
-            if self.is_read_model:
-                before = clone(states)
-            else:
-                candidates = set(self.source.bookkeeping(lo, hi))
-                before = {b: clone(states[b]) for b in candidates if b in states}
-            self.advance(states, book, lo, hi)
-        else:  # events out of time order near a time:T end: both ends in full
-            before = clone(self.states_at(frm)[0])
-            states = self.states_at(to)[0]
-            candidates = set(before) | set(states)
-        rows = []
-        for bucket in sorted(set(before) | set(states), key=str):
-            if not self.is_read_model and bucket not in before and bucket not in candidates:
-                continue
-            old = before.get(bucket, self.folder.initial_state())
-            new = states.get(bucket, self.folder.initial_state())
-            changes = diff_states(old, new)
-            if changes:
-                rows.append(
-                    {
-                        "stream": bucket,
-                        "added": sum(c.op == "add" for c in changes),
-                        "removed": sum(c.op == "remove" for c in changes),
-                        "changed": sum(c.op == "change" for c in changes),
-                        "changes": [c.to_dict() for c in changes],
-                    }
-                )
-        return records_frame(rows, ["stream", "added", "removed", "changed", "changes"])
+        from tracer.replay.state_diffs import diff_all
+
+        return diff_all(self, frm, to)
 
     # -- history walks (see tracer.replay.queries, tracer.replay.whatif) -------------------
     def history(self, stream: str | None, path: str) -> pd.DataFrame:

@@ -3,10 +3,12 @@
 The local pool starts ``workers - 1`` processes (``forkserver``: the main process holds a
 read-write DuckDB connection, which neither a forked child nor another process may use); the
 main process reads the events once, in position order, with each event's partition computed by
-DuckDB (:mod:`tracer.replay.partition`), sends every other partition's Arrow record batches
-through a pipe to its worker, and folds the first partition itself. Workers send back the states
-of each checkpoint as they pass it, then their final states. Event ids and meta are sent only
-once a handler asks for them (the fold then starts again with them).
+DuckDB (:class:`Split`, after :mod:`tracer.replay.partition`), sends every other partition's
+Arrow record batches through a pipe to its worker, and folds the first partition itself. Workers
+send back the states of each checkpoint as they pass it, then their final states, which
+:class:`~tracer.replay.gather.Gather` combines (as it does for the Dask executor,
+:mod:`tracer.replay.cluster`). Event ids and meta are sent only once a handler asks for them
+(the fold then starts again with them).
 
 Measured on 1M events (2 cores): exporting the partitions as Parquet files with DuckDB's
 ``COPY ... PARTITION_BY`` took 1.0-3.3 s, longer than folding them; reading, splitting and
@@ -25,18 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracer.errors import TracerError
-from tracer.replay.checkpoints import Book, encode_state
+from tracer.replay.checkpoints import Book
 from tracer.replay.fold import Folder, ProjectionError
-from tracer.replay.kernel import (
-    Kernel,
-    NeedExtras,
-    Segment,
-    Task,
-    main_hidden,
-    send_batches,
-    worker_main,
-)
+from tracer.replay.gather import Gather
+from tracer.replay.kernel import Kernel, Segment, Task, main_hidden, send_batches, worker_main
 from tracer.replay.partition import KEY, MERGE, STREAM, cut_points, key_part, slot_owners
 from tracer.replay.source import COLUMNS, sql_literal
 
@@ -65,6 +59,33 @@ def fold_serial(
     replay.advance(states, book, start, hi)
 
 
+def fold(
+    replay: Replay,
+    states: dict[Any, Any],
+    book: Book,
+    lo: int,
+    hi: int,
+    boundaries: list[int],
+    extras: bool = False,
+) -> None:
+    """Fold ``(lo, hi]`` where ``replay`` says: in this process (one worker, a projection that
+    does not split, or fewer than ``parallel_min`` events), on its Dask cluster, or in the pool."""
+    if (
+        (replay.workers < 2 and replay.cluster is None)
+        or not replay.plan.parallel
+        or hi - lo < replay.parallel_min + 1
+    ):
+        fold_serial(replay, states, book, lo, hi, boundaries)
+    elif replay.cluster is not None:
+        from tracer.replay.cluster import fold_cluster  # (imports Dask: only when used)
+
+        fold_cluster(
+            replay, states, book, lo, hi, boundaries, replay.cluster, replay.exchange, extras
+        )
+    else:
+        fold_parallel(replay, states, book, lo, hi, boundaries, replay.workers, extras)
+
+
 class PoolUnavailable(Exception):
     """Worker processes cannot be started here; the fold runs in this process instead."""
 
@@ -80,7 +101,8 @@ def fold_parallel(
     extras: bool = False,
 ) -> None:
     """Fold ``(lo, hi]`` in ``workers`` partitions at once (this process folds the first);
-    raises :class:`NeedExtras` when a worker's handler read event ids or meta not sent."""
+    raises :class:`~tracer.replay.kernel.NeedExtras` when a worker's handler read event ids or
+    meta not sent."""
     run = _PoolRun(replay, states, book, lo, hi, boundaries, workers, extras)
     try:
         run.start()
@@ -96,49 +118,28 @@ def fold_parallel(
         run.stop()
 
 
-class _PoolRun:
+class Split:
+    """How a fold of ``(lo, hi]`` splits into ``parts`` partitions: each partition's
+    :class:`Task`, its starting states, and the query reading every event with its partition
+    (``main_share``: the first partition's share of the slots, against another's)."""
+
     def __init__(
         self,
         replay: Replay,
-        states: dict[Any, Any],
-        book: Book,
         lo: int,
         hi: int,
         boundaries: list[int],
         parts: int,
-        extras: bool,
+        main_share: float = 1.0,
     ) -> None:
-        self.replay, self.states, self.book = replay, states, book
-        self.lo, self.hi, self.boundaries = lo, hi, boundaries
-        self.mode, self.extras = replay.plan.mode, extras
+        self.replay, self.lo, self.hi, self.boundaries = replay, lo, hi, boundaries
+        self.mode = replay.plan.mode
         self.ranges = cut_points(lo, hi, parts, []) if self.mode == MERGE else []
         self.parts = len(self.ranges) if self.mode == MERGE else parts
-        # The main process also reads, splits and saves: it takes a smaller share of the fold.
-        self.owners = slot_owners(self.parts, MAIN_SHARE_BUILD if boundaries else MAIN_SHARE)
-        writable = replay.checkpoints.writable and bool(boundaries)
-        self.encode = writable and self.mode != MERGE
-        self.encoded: dict[Any, str | None] = {}
-        if self.encode:
-            try:
-                self.encoded = {b: encode_state(s) for b, s in states.items()}
-            except TypeError as exc:
-                replay.checkpoints.disable(f"states are not JSON ({exc}): no checkpoints")
-                self.encode = False
-        self.inbox: queue.Queue[tuple[int, tuple[Any, ...]]] = queue.Queue()
-        self.pending: dict[int, list[Segment]] = {}
+        self.owners = slot_owners(self.parts, main_share)
         self.ends = sorted({*boundaries, hi})
-        self.flushed = 0
-        self.previous = lo
-        self.merged: list[Segment] = []
-        self.failures: list[tuple[int, str]] = []
-        self.need_extras = False
-        self.finished = 0  # workers that sent their last message
-        self.finals: dict[Any, Any] = {}
-        self.procs: list[Any] = []
-        self.outboxes: list[queue.Queue[pa.RecordBatch | None]] = []
 
-    # -- the plan -------------------------------------------------------------------------
-    def task(self, part: int, states: dict[Any, Any]) -> Task:
+    def task(self, part: int, states: dict[Any, Any], encode: bool) -> Task:
         if self.mode == MERGE:
             start = self.ranges[part - 1] if part else self.lo
             end = self.ranges[part]
@@ -155,13 +156,15 @@ class _PoolRun:
             self.parts,
             ends,
             self.boundaries,
-            self.encode,
+            encode,
             states,
             list(sys.path),
             self.owners,
         )
 
-    def query(self) -> str:
+    def query(self, extras: bool, chunk: int | None = None) -> str:
+        """The events to fold, in position order, with their partition as column ``part``;
+        with ``chunk``, unordered, with ``(position - lo - 1) // chunk`` as column ``chunk``."""
         if self.mode == STREAM:
             owners = ", ".join(map(str, self.owners))
             part = f"([{owners}])[(hash(stream) % {len(self.owners)})::BIGINT + 1]::INTEGER"
@@ -170,33 +173,65 @@ class _PoolRun:
         else:
             cases = " ".join(f"WHEN position <= {e} THEN {i}" for i, e in enumerate(self.ranges))
             part = f"CASE {cases} END"
-        columns = COLUMNS + (", event_id, meta" if self.extras else "")
+        columns = COLUMNS + (", event_id, meta" if extras else "")
         where = f"position > {int(self.lo)} AND position <= {int(self.hi)}"
         where += f" AND {self.replay.source.scope}"
         types = self.replay.folder.wanted_types()
         if types is not None:
             where += f" AND type IN ({', '.join(sql_literal(t) for t in sorted(types)) or 'NULL'})"
+        if chunk is not None:
+            chunks = f"(position - {int(self.lo)} - 1) // {int(chunk)} AS chunk"
+            return f"SELECT {columns}, {part} AS part, {chunks} FROM events WHERE {where}"
         return f"SELECT {columns}, {part} AS part FROM events WHERE {where} ORDER BY position"
 
-    def starting_states(self) -> list[dict[Any, Any]]:
+    def starting_states(self, states: dict[Any, Any]) -> list[dict[Any, Any]]:
+        """``states`` split by the partition each bucket belongs to."""
         split: list[dict[Any, Any]] = [{} for _ in range(self.parts)]
-        if self.mode == MERGE or not self.states:
+        if self.mode == MERGE or not states:
             return split
         if self.mode == STREAM:
             owners, slots = self.owners, len(self.owners)
-            parts = self.replay.source.stream_parts([str(b) for b in self.states], slots)
-            for bucket, state in self.states.items():
+            parts = self.replay.source.stream_parts([str(b) for b in states], slots)
+            for bucket, state in states.items():
                 split[owners[parts[str(bucket)]]][bucket] = state
         else:
-            for bucket, state in self.states.items():
+            for bucket, state in states.items():
                 split[self.owners[key_part(bucket, len(self.owners))]][bucket] = state
         return split
+
+
+class _PoolRun:
+    def __init__(
+        self,
+        replay: Replay,
+        states: dict[Any, Any],
+        book: Book,
+        lo: int,
+        hi: int,
+        boundaries: list[int],
+        parts: int,
+        extras: bool,
+    ) -> None:
+        self.replay, self.states, self.extras = replay, states, extras
+        self.mode = replay.plan.mode
+        # The main process also reads, splits and saves: it takes a smaller share of the fold.
+        share = MAIN_SHARE_BUILD if boundaries else MAIN_SHARE
+        self.split = Split(replay, lo, hi, boundaries, parts, share)
+        self.parts = self.split.parts
+        self.gather = Gather(replay, states, book, lo, hi, boundaries, self.parts)
+        self.inbox: queue.Queue[tuple[int, tuple[Any, ...]]] = queue.Queue()
+        self.failures: list[tuple[int, str]] = []
+        self.need_extras = False
+        self.finished = 0  # workers that sent their last message
+        self.finals: dict[Any, Any] = {}
+        self.procs: list[Any] = []
+        self.outboxes: list[queue.Queue[pa.RecordBatch | None]] = []
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["tracer.replay.kernel"])
-        split = self.starting_states()
+        split = self.split.starting_states(self.states)
         for part in range(1, self.parts):
             parent, child = context.Pipe()
             proc = context.Process(target=worker_main, args=(child,), daemon=True)
@@ -204,7 +239,7 @@ class _PoolRun:
                 proc.start()
             child.close()
             self.procs.append(proc)
-            parent.send(self.task(part, split[part]))
+            parent.send(self.split.task(part, split[part], self.gather.encode))
             outbox: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=4)
             self.outboxes.append(outbox)
             sender = threading.Thread(target=send_batches, args=(parent, outbox), daemon=True)
@@ -216,7 +251,7 @@ class _PoolRun:
         replay = self.replay
         folder = Folder(replay.projection, replay.source.extras)
         own = self.states if self.mode != MERGE else {}
-        kernel = Kernel(folder, self.task(0, own), self._own_segment)
+        kernel = Kernel(folder, self.split.task(0, own, self.gather.encode), self._own_segment)
         batches = self._dispatch()
         try:
             kernel.run(batches, own)
@@ -229,7 +264,7 @@ class _PoolRun:
 
     def _dispatch(self) -> Iterator[pa.RecordBatch]:
         index = 8 if self.extras else 6
-        for batch in self.replay.source.read(self.query()):
+        for batch in self.replay.source.read(self.split.query(self.extras)):
             if self.mode == KEY:
                 for outbox in self.outboxes:
                     outbox.put(batch)
@@ -257,7 +292,7 @@ class _PoolRun:
                 return
 
     def _own_segment(self, segment: Segment) -> None:
-        self._take(segment)
+        self.gather.take(segment)
         self._drain(block=False)
 
     def _drain(self, block: bool) -> None:
@@ -269,7 +304,7 @@ class _PoolRun:
                 return
             kind = message[0]
             if kind == "segment":
-                self._take(message[1])
+                self.gather.take(message[1])
             elif kind == "died":
                 code = self.procs[part - 1].exitcode
                 self.failures.append((0, f"replay worker {part} died (exit code {code})"))
@@ -287,14 +322,7 @@ class _PoolRun:
     def finish(self) -> None:
         while self.finished < len(self.procs):
             self._drain(block=True)
-        if self.failures:
-            raise ProjectionError(min(self.failures)[1])
-        if self.need_extras:
-            raise NeedExtras()
-        if self.mode == MERGE:
-            self._merge_all()
-        else:
-            self.states.update(self.finals)
+        self.gather.finish(self.finals, self.failures, self.need_extras)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -302,68 +330,3 @@ class _PoolRun:
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
-
-    # -- results ----------------------------------------------------------------------------
-    def _take(self, segment: Segment) -> None:
-        if self.mode == MERGE:
-            self.merged.append(segment)
-            return
-        self.pending.setdefault(segment.end, []).append(segment)
-        while self.flushed < len(self.ends):
-            end = self.ends[self.flushed]
-            segments = self.pending.get(end, [])
-            if len(segments) < self.parts:
-                return
-            del self.pending[end]
-            self._close(end, segments)
-            self.flushed += 1
-
-    def _close(self, end: int, segments: list[Segment]) -> None:
-        replay, book = self.replay, self.book
-        if replay.is_read_model:
-            touched: set[Any] = set()
-            for segment in segments:
-                book.update(segment.last)
-                touched.update(segment.last)
-        else:
-            seen = replay.source.bookkeeping(self.previous, end)
-            book.update(seen)
-            touched = set(seen)
-        self.previous = end
-        checkpoints = replay.checkpoints
-        if end not in self.boundaries or not checkpoints.writable:
-            return
-        notes = [s.note for s in segments if s.note]
-        if notes or not self.encode:
-            checkpoints.disable(notes[0] if notes else "states are not JSON: no checkpoints")
-            return
-        blobs: dict[Any, str | None] = {}
-        for segment in segments:
-            blobs.update(segment.blobs or {})
-        self.encoded.update(blobs)
-        buckets = set(blobs) | touched
-        if checkpoints.is_full(end):
-            buckets = set(book) | set(self.encoded)
-        checkpoints.save_encoded(end, {b: self.encoded.get(b) for b in buckets}, book)
-
-    def _merge_all(self) -> None:
-        projection, states = self.replay.projection, self.states
-        touched: set[Any] = set()  # since the last checkpoint
-        for segment in sorted(self.merged, key=lambda s: s.end):
-            partial = segment.partial or {}
-            if None in partial:
-                if None in states:
-                    try:
-                        states[None] = projection.merge(states[None], partial[None])  # type: ignore[attr-defined]
-                    except Exception as exc:
-                        raise TracerError(
-                            f"projection {projection.name}: merge() failed: "
-                            f"{type(exc).__name__}: {exc}"
-                        ) from exc
-                else:
-                    states[None] = partial[None]
-            self.book.update(segment.last)
-            touched.update(segment.last)
-            if segment.end in self.boundaries:
-                self.replay.checkpoints.save(segment.end, states, touched, self.book)
-                touched = set()
