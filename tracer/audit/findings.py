@@ -22,9 +22,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tracer.store import Store
 
 COLUMNS = [
@@ -127,6 +127,8 @@ def findings(store: Store, stream: str | None = None) -> pd.DataFrame:
     The queries run on a cursor of their own: a long audit of a large log holds none of the
     store's lock, so a UI or a replay on the same store goes on meanwhile.
     """
+    import pandas as pd  # here: a hashing worker imports this package and needs no pandas
+
     with store.lock:
         cursor = store.cursor()
     try:
@@ -176,6 +178,8 @@ def payload_shapes(store: Store) -> pd.DataFrame | None:
     shapes = build(store)
     if shapes is None or not len(shapes):
         return None
+    import pandas as pd
+
     text = getattr(module, "shape_text", str)
     records = shapes.to_dict(orient="records")
     return pd.DataFrame(

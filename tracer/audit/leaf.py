@@ -7,12 +7,12 @@ an integer outside ±(2⁵³−1), which JCS cannot hold exactly, is written as 
 at any depth. Its hash is ``SHA-256(0x00 ‖ leaf)`` (RFC 9162).
 
 :func:`leaf_bytes` is the reference, built on the ``rfc8785`` package. :func:`leaf_hashes` reads
-the store in Arrow batches and produces the same bytes faster: DuckDB writes the envelope around
-``data`` and ``meta``, and one ``orjson`` call per batch sorts and re-serialises the payloads,
-which is byte-identical to JCS for JSON without fractions, exponents, integers of 16 digits or
-more and characters from U+E000 up (orjson sorts keys by code point, JCS by UTF-16 unit). DuckDB
-flags the rows that have any of these (or a string that needs escaping in the envelope); those go
-through the reference. Tests check both against each other.
+the store in Arrow batches and produces the same bytes faster: DuckDB writes the envelope after
+``meta`` as JSON, and ``orjson`` reads and writes each batch's payloads and leaves in one call each
+(:mod:`tracer.audit.leafbatch`), which is byte-identical to JCS but for floats and integers of 16
+digits or more (a row with any is read by ``json`` and its numbers written by ``rfc8785``), and
+characters from U+E000 up and strings needing escapes in the envelope (a row with any goes through
+the reference). Tests check both against each other.
 """
 
 from __future__ import annotations
@@ -24,19 +24,15 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import orjson
 import rfc8785
 
+from tracer.audit.leafbatch import batch_hashes
 from tracer.errors import TracerError
 
 ENCODING = "tracer-leaf-v1"
 SAFE_INT = 2**53 - 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-BATCH = 8_192
-
-# A number with a fraction or exponent, a long integer, or a character sorted differently.
-_SLOW_PAYLOAD = r"(^|[:,\[])\s*-?[0-9]+[.eE]|[0-9]{16}|[\x{E000}-\x{10FFFF}]"
-_SLOW_STRING = r'[\x00-\x1f"\\]'
+BATCH = 4_096
 
 
 def _exact(value: Any) -> Any:
@@ -82,19 +78,14 @@ def leaf_hash_of(event: Mapping[str, Any]) -> bytes:
 
 
 def _query(limit: int | None, ordered: bool, span: tuple[int, int] | None = None) -> str:
-    safe = f"abs(position) <= {SAFE_INT} AND abs(version) <= {SAFE_INT}"
     return f"""
-        SELECT position, rowid AS _rowid,
-               encode('"event_id":"' || event_id || '","meta":') AS _mid,
-               encode('"position":' || position || ',"stream":"' || stream || '","time":'
-                      || coalesce('"' || strftime(timezone('UTC', time), '{TIME_FORMAT}') || '"',
-                                  'null')
-                      || ',"type":"' || type || '","version":' || version || chr(125) || chr(10))
-                   AS _suf,
-               coalesce(data::VARCHAR, 'null') || ',' || coalesce(meta::VARCHAR, 'null') AS _dm,
-               NOT ({safe})
-               OR regexp_matches(event_id || stream || type, '{_SLOW_STRING}')
-               OR regexp_matches(_dm, '{_SLOW_PAYLOAD}') AS _slow
+        SELECT position, rowid AS _rowid, version, event_id, time IS NOT NULL AS _timed,
+               encode(concat(position, ',"stream":"', stream, '","time":',
+                             coalesce('"' || strftime(timezone('UTC', time), '{TIME_FORMAT}') || '"',
+                                      'null'),
+                             ',"type":"', type, '","version":', version)) AS _rest,
+               encode(concat(coalesce(data::VARCHAR, 'null'), ',',
+                             coalesce(meta::VARCHAR, 'null'), ',')) AS _dm
         FROM events
         {"" if span is None else f"WHERE position >= {int(span[0])} AND position < {int(span[1])}"}
         {"ORDER BY position" if ordered else ""}
@@ -129,12 +120,15 @@ def leaf_hashes(
     )
     check = con.cursor()
     try:
-        back = check.execute(
-            f"""SELECT count(*) FROM (SELECT position, lag(position) OVER (ORDER BY rowid) AS prev
-                FROM events {where}) WHERE position <= prev"""
-        ).fetchall()[0][0]
+        back, count = check.execute(
+            f"""SELECT count(*) FILTER (WHERE position <= prev), count(*) FROM (
+                    SELECT position, lag(position) OVER (ORDER BY rowid) AS prev
+                    FROM events {where})"""
+        ).fetchall()[0]
     finally:
         check.close()
+    if limit is not None and limit >= count:
+        limit = None  # a LIMIT makes DuckDB gather the rows before the first batch
     yield from _scan(con, limit, span, ordered=back > 0)
 
 
@@ -162,55 +156,19 @@ def _scan(
 
 
 def _batch_hashes(con: duckdb.DuckDBPyConnection, batch: Any) -> list[bytes]:
-    slow = batch.column(5).to_numpy(zero_copy_only=False)
-    mid, suf, dm = (batch.column(i).to_pylist() for i in (2, 3, 4))
-    if not slow.any():
-        try:
-            return _fast(mid, suf, dm)
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            slow = np.ones(len(dm), dtype=bool)  # something orjson refuses: row by row
-    hashes: list[bytes] = [b""] * len(dm)
-    fast = np.flatnonzero(~slow).tolist()
-    if fast:
-        try:
-            done = _fast([mid[i] for i in fast], [suf[i] for i in fast], [dm[i] for i in fast])
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            done = [_one(mid[i], suf[i], dm[i]) for i in fast]
-        for i, h in zip(fast, done, strict=True):
-            hashes[i] = h
-    rowids = batch.column(1).to_numpy()
-    slow_ids = [int(rowids[i]) for i in np.flatnonzero(slow)]
-    by_rowid = {}
-    for start in range(0, len(slow_ids), 10_000):
-        chunk = slow_ids[start : start + 10_000]
-        marks = ", ".join("?" for _ in chunk)
-        for event in event_rows(con, f"rowid IN ({marks})", chunk):
-            by_rowid[event["rowid"]] = event
-    for i in np.flatnonzero(slow).tolist():
-        hashes[i] = _reference(by_rowid[int(rowids[i])])
-    return hashes
+    rowids = batch.column("_rowid").to_numpy()
 
+    def reference(rows: list[int]) -> dict[int, bytes]:
+        ids = [int(rowids[i]) for i in rows]
+        by_rowid = {}
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start : start + 10_000]
+            marks = ", ".join("?" for _ in chunk)
+            for event in event_rows(con, f"rowid IN ({marks})", chunk):
+                by_rowid[event["rowid"]] = event
+        return {i: _reference(by_rowid[int(rowids[i])]) for i in rows}
 
-def _fast(mid: list[bytes], suf: list[bytes], dm: list[str]) -> list[bytes]:
-    n = len(dm)
-    payloads = orjson.loads("[" + ",".join(dm) + "]")
-    flat: list[Any] = [None] * (4 * n)
-    flat[0::4] = payloads[0::2]
-    flat[1::4] = list(map(orjson.Fragment, mid))
-    flat[2::4] = payloads[1::2]
-    flat[3::4] = list(map(orjson.Fragment, suf))
-    blob = orjson.dumps(flat, option=orjson.OPT_SORT_KEYS)
-    # orjson puts a comma between the list items; the one after '"meta":' must go (":," never
-    # occurs in JSON output), and a raw newline (never in compact JSON) ends each leaf.
-    leaves = blob[1:-2].replace(b',"meta":,', b',"meta":').split(b"\n,")
-    if len(leaves) != n:
-        raise TracerError(f"internal error: {len(leaves)} leaves for {n} events")
-    sha, head = hashlib.sha256, b'\x00{"data":'
-    return [sha(head + leaf).digest() for leaf in leaves]
-
-
-def _one(mid: bytes, suf: bytes, dm: str) -> bytes:
-    return _fast([mid], [suf], [dm])[0]
+    return batch_hashes(batch, reference)
 
 
 def _reference(event: dict[str, Any]) -> bytes:

@@ -39,12 +39,12 @@ def root(hashes: Sequence[bytes]) -> bytes:
     moves up unchanged, which builds exactly the RFC's left-heavy tree."""
     if not hashes:
         return EMPTY_ROOT
-    sha = hashlib.sha256
+    node = hashlib.sha256(b"\x01").copy  # a copy of the hashed prefix: cheaper than b"\x01" + ...
     level = list(hashes)
     while len(level) > 1:
         odd = level[-1] if len(level) % 2 else None
         level = [
-            sha(b"\x01" + left + right).digest()
+            (h := node()).update(left) or h.update(right) or h.digest()
             for left, right in zip(level[0::2], level[1::2], strict=False)
         ]
         if odd is not None:

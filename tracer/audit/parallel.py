@@ -1,9 +1,10 @@
 """The leaf hashes of a store on every core: position ranges hashed in worker processes.
 
 A store kept in a file and large enough is split into as many position ranges as there are cores;
-each worker opens the file read-only and hashes its range (:func:`tracer.audit.leaf.leaf_hashes`),
-and the parts are joined in order. Anything else (an in-memory store, a file another connection
-holds for writing, a small log, one core) is hashed in this process.
+this process hashes the first and a worker process each of the others, opening the file read-only
+(:func:`tracer.audit.leaf.leaf_hashes`), and the parts are joined in order. Anything else (an
+in-memory store, a small log, one core) is hashed in this process, and so is a range whose worker
+failed (say, another connection holds the file for writing).
 """
 
 from __future__ import annotations
@@ -68,19 +69,36 @@ def _parallel(store: Store, limit: int | None, workers: int, min_events: int) ->
     at = dict(rows)
     bounds = [at[i] for i in starts[:-1]] + [at[size - 1] + 1]
     spans = list(pairwise(bounds))
+    # This process hashes the first range meanwhile: one process fewer to start.
     try:
-        with ProcessPoolExecutor(len(spans), mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_span_leaves, [(store.path, lo, hi) for lo, hi in spans]))
-    except Exception:  # e.g. the file is held for writing by another connection
-        return None  # (a real problem with the events shows again, and plainly, in one process)
+        pool = ProcessPoolExecutor(len(spans) - 1, mp_context=get_context("spawn"))
+    except (OSError, ValueError):
+        return None
+    with pool:
+        futures = [pool.submit(_span_leaves, (store.path, lo, hi)) for lo, hi in spans[1:]]
+        parts = [_local(store, spans[0])]
+        for future, span in zip(futures, spans[1:], strict=True):
+            try:
+                parts.append(future.result())
+            except Exception:  # e.g. the file is held for writing by another connection:
+                parts.append(_local(store, span))  # (a real problem shows again, plainly, here)
     leaves = b"".join(parts)
     # Equal positions (only in an altered store) could straddle ranges: then read in one pass.
     return leaves if len(leaves) == size * 32 else None
 
 
+def _local(store: Store, span: tuple[int, int]) -> bytes:
+    cur = store.cursor()
+    try:
+        return b"".join(b"".join(hashes) for _, hashes in leaf_hashes(cur, span=span))
+    finally:
+        cur.close()
+
+
 def _span_leaves(job: tuple[str, int, int]) -> bytes:
     path, lo, hi = job
-    con = duckdb.connect(path, read_only=True)
+    # One DuckDB thread: the worker is itself one of the processes sharing the cores.
+    con = duckdb.connect(path, read_only=True, config={"threads": 1})
     try:
         return b"".join(b"".join(hashes) for _, hashes in leaf_hashes(con, span=(lo, hi)))
     finally:
