@@ -366,6 +366,10 @@ def test_the_first_divergence_of_each_stream_is_where_a_linear_replay_of_both_di
 ):
     new = mutant(event_type, k, how)
     expected = linear_first(log, Bag(), new())
+    if all(t == "Ignored" for _, t, _ in log):
+        with pytest.raises(TracerError, match="nothing to compare"):
+            compare_projections(make_store(log), Bag, new)
+        return
     result = compare_projections(make_store(log), Bag, new)
     found = {
         r["stream"]: (r["position"], r["kind"])
@@ -410,6 +414,10 @@ def test_a_keyed_read_model_reports_each_key_where_it_first_differs(log):
         for name in ("a", "b"):
             if old.get(name, 0) != new.get(name, 0):
                 expected.setdefault(name, position)
+    if not any(t in ("Add", "Push") for _, t, _ in log):
+        with pytest.raises(TracerError, match="nothing to compare"):
+            compare_projections(make_store(log), KeyedBag, KeyedMutant)
+        return
     result = compare_projections(make_store(log), KeyedBag, KeyedMutant)
     found = {r["key"]: r["position"] for r in result.divergences.to_dict(orient="records")}
     assert found == expected
@@ -424,6 +432,10 @@ class OnlyX(Bag):
     category = "x"
 
 
+class OnlyY(Bag):
+    category = "y"
+
+
 class OnlyXMutant(mutant("Add", -2, "plus")):  # type: ignore[misc]
     category = "x"
 
@@ -436,8 +448,36 @@ def test_a_category_both_versions_declare_limits_the_comparison():
     assert (declared.streams, declared.divergences["stream"].tolist()) == (1, ["x-1"])
     everything = compare_projections(store, Bag, mutant("Add", -2, "plus"))
     assert everything.divergences["stream"].tolist() == ["x-1", "y-1"]
-    with pytest.raises(TracerError, match="declare different categories"):
-        compare_projections(store, OnlyX, Bag)
+    with pytest.raises(TracerError, match=r"OnlyX \(old\) declares 'x'.*fold different"):
+        compare_projections(store, OnlyX, OnlyY)
+    # a version that declares a category sees nothing else, whatever --category says
+    with pytest.raises(TracerError, match=r"cannot compare category 'y': .* declare category 'x'"):
+        compare_projections(store, OnlyX, OnlyXMutant, category="y")
+    # comparing nothing is no pass: neither version handles the events of category y
+    store.con.execute("UPDATE events SET type = 'Unknown' WHERE category = 'y'")
+    with pytest.raises(TracerError, match=r"nothing to compare: .* of category 'y'"):
+        compare_projections(store, Bag, Bag, category="y")
+    with pytest.raises(TracerError, match="stream 'y-1' is of category 'y'"):
+        compare_projections(store, OnlyX, OnlyXMutant, stream="y-1")
+
+
+def test_compare_ignore_and_names_of_two_files_with_one_class_name(capsys, db, tmp_path):
+    (tmp_path / "counted.py").write_text(
+        f"import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('bank_old', {str(BANK_PROJECTIONS)!r})\n"
+        "bank = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(bank)\n"
+        "class Account(bank.Account):\n"
+        "    def initial(self):\n"
+        "        return {**super().initial(), 'events': 0}\n"
+    )
+    args = ["compare", "-p", ACCOUNT, "--against", f"{tmp_path / 'counted.py'}:Account"]
+    code, out, _ = run(capsys, *args, "--db", db)
+    assert code == 1 and "26 of 26 stream(s) diverge (bank.py:Account → counted.py:Account)" in out
+    code, out, _ = run(capsys, *args, "--ignore", "events", "--db", db)
+    assert code == 0 and "agree on 26 stream(s)" in out
+    code, _, err = run(capsys, *args, "--ignore", "a[", "--db", db)
+    assert code == 2 and err.startswith("error: --ignore 'a['")
 
 
 def test_notebook_view_and_figure_of_the_divergences(bank_store):

@@ -134,7 +134,6 @@ def test_find_with_before_and_changed_agrees_with_a_linear_replay(tmp_path_facto
         ("before['n'] <= 0 and state['n'] > 0", lambda b, a, r: b["n"] <= 0 < a["n"]),
         ("changed('n')", lambda b, a, r: b["n"] != a["n"]),
         ("changed('items') and not changed('n')", lambda b, a, r: b["items"] != a["items"]),
-        ("changed('items[0]')", lambda b, a, r: b["items"][:1] != a["items"][:1]),
         # the condition also sees the state after a Reset replaced the state object
         (
             "event.type == 'Reset' and before == state",
@@ -144,6 +143,14 @@ def test_find_with_before_and_changed_agrees_with_a_linear_replay(tmp_path_facto
     for where, by_hand in cases:
         match = replay.find(where)
         assert (match.position if match else None) == _linear(rows, by_hand), where
+    # changed() on a path that no state before or after any event has is an error
+    if _linear(rows, lambda b, a, r: b["items"] or a["items"]) is None:
+        with pytest.raises(TracerError, match=r"changed\('items\[0\]'\).* could not be evaluated"):
+            replay.find("changed('items[0]')")
+    else:
+        match = replay.find("changed('items[0]')")
+        expected = _linear(rows, lambda b, a, r: b["items"][:1] != a["items"][:1])
+        assert (match.position if match else None) == expected
     store.close()
 
 
@@ -269,3 +276,33 @@ def test_category_in_the_cli(capsys, tmp_path):
     assert code != 0
     assert "no events of category 'orders' in the store, did you mean order?" in err
     assert "Traceback" not in err
+
+
+def test_misspelt_fields_in_by_and_changed_are_errors_not_silent_answers(bank_store):
+    replay = Replay(bank_store, "sample_logs/projections/bank.py:Account", workers=1)
+    with pytest.raises(TracerError, match=r"--by expression .*KeyError: 'chanel'"):
+        replay.check("state['balance'] >= 0", by="event.meta['chanel']")
+    with pytest.raises(TracerError, match=r"condition \"changed\('balanse'\)\" could not be"):
+        replay.find("changed('balanse')")
+    with pytest.raises(TracerError, match=r"^changed\(\) takes one path"):
+        replay.find("changed('balance', 1)")
+    with pytest.raises(TracerError, match=r"^invariant .* does not parse"):
+        replay.check("state['balance'] >= (")
+    # a path one state lacks and the other has is a change (added or removed)
+    assert replay.find("changed('owner') and before['owner'] is None").position == 1
+
+
+def test_a_condition_undefined_on_some_events_says_so_on_stderr(capsys, tmp_path):
+    rows = _rows([("order-1", "Add", 1, "1.0"), ("order-1", "Push", 2, "1.0")])
+    rows[1]["data"] = {"k": 2, "extra": 5}
+    (tmp_path / "log.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    db = str(tmp_path / "t.duckdb")
+    assert _cli(capsys, "load", str(tmp_path / "log.jsonl"), "--db", db)[0] == 0
+    code, out, err = _cli(capsys, "check", "-i", "event.data['extra'] < 5", "--db", db)
+    assert code == 1
+    assert "could not be evaluated on 1 of 2 events (KeyError: 'extra'): it counted as " in err
+    code, out, err = _cli(capsys, "find", "--where", "event.data['extra'] > 9", "--db", db)
+    assert code == 0 and "no event matches" in out
+    assert "1 of 2 events (KeyError: 'extra'): they counted as no match there" in err
+    code, out, err = _cli(capsys, "find", "--where", "event.data['k'] > 9", "--db", db)
+    assert "note" not in err

@@ -466,6 +466,12 @@ def test_projections_load_from_a_file_or_a_module(tmp_path):
         load_projection(str(tmp_path / "absent.py") + ":X")
     with pytest.raises(TracerError, match="cannot import module"):
         load_projection("no_such_module_here:X")
+    # a fix subclasses the projection of the file beside it, as a script would import it
+    (tmp_path / "mine_fixed.py").write_text(
+        "import mine\nclass Count(mine.Count):\n    def initial(self):\n        return {'n': 100}\n"
+    )
+    fixed = Replay(make_store(BANK), f"{tmp_path / 'mine_fixed.py'}:Count", workers=1)
+    assert fixed.state("acc-1").state == {"n": 105}
 
 
 def test_results_render_as_html(bank):

@@ -295,13 +295,16 @@ def tracer_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 def test_cli_cluster_prints_what_one_core_prints(address, big_db, tmp_path):
     exchange = tmp_path / "exchange"
+    exchange.mkdir()
     common = ["--db", str(big_db), "-p", ACCOUNT, "--json"]
     serial = tracer_cli("states", *common, "--workers", "1")
     assert serial.returncode == 0, serial.stderr
     on_cluster = tracer_cli("states", *common, "--cluster", address, "--exchange", str(exchange))
     assert on_cluster.returncode == 0, on_cluster.stderr
     assert json.loads(on_cluster.stdout) == json.loads(serial.stdout)
-    assert on_cluster.stderr == ""
+    assert on_cluster.stderr == (
+        f"note: folding 60,000 events on the Dask cluster at {address} (2 workers)\n"
+    )
     assert len(json.loads(serial.stdout)) == 200
     assert list(exchange.iterdir()) == []  # the run's files are gone
     assert [p.name for p in big_db.parent.iterdir() if "exchange" in p.name] == []
@@ -311,12 +314,13 @@ def test_cli_cluster_prints_what_one_core_prints(address, big_db, tmp_path):
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert json.loads(built.stdout)["last"] == 60_000
+    assert f"note: folding 60,000 events on the Dask cluster at {address}" in built.stderr
     again = tracer_cli("states", *common, "--workers", "1")
     assert json.loads(again.stdout) == json.loads(serial.stdout)
     where = ["--where", "state['balance'] > 145000", "--from", "pos:55000"]
     found = [
         tracer_cli("find", "--db", str(big_db), "-p", ACCOUNT, "--json", *where, *option)
-        for option in (["--workers", "1", "--cluster", address], ["--workers", "1"])
+        for option in (["--cluster", address], ["--workers", "1"])
     ]
     assert found[0].returncode == found[1].returncode == 0, found[0].stderr
     assert json.loads(found[0].stdout) == json.loads(found[1].stdout)
@@ -376,3 +380,134 @@ def test_dask_is_imported_only_when_a_cluster_is_used(big_db):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# -- what a new user ran into -------------------------------------------------------------------
+def one_line_error(done: subprocess.CompletedProcess, text: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ")
+    assert done.stderr.strip().count("\n") == 0, done.stderr  # (no "Exception ignored in")
+    assert text in done.stderr
+
+
+@pytest.mark.parametrize("given", ["localhost", "tcp://localhost", "foo://127.0.0.1:1"])
+def test_cli_a_malformed_address_is_one_line_and_no_wait(big_db, given):
+    started = time.monotonic()
+    done = tracer_cli("states", "--db", str(big_db), "--json", "--cluster", given)
+    one_line_error(done, f"cannot use the Dask scheduler address {given!r}")
+    assert "tcp://HOST:PORT or the JSON file of dask scheduler --scheduler-file" in done.stderr
+    assert time.monotonic() - started < 8  # (a half-open Client's __del__ used to wait 10 s)
+
+
+def test_cli_cluster_takes_a_scheduler_file(cluster, address, big_db):
+    file = cluster.scheduler_file
+    common = ["--db", str(big_db), "--json", "--at", "pos:59000"]
+    serial = tracer_cli("states", *common, "--workers", "1")
+    on_cluster = tracer_cli("states", *common, "--cluster", file)
+    assert on_cluster.returncode == 0, on_cluster.stderr
+    assert json.loads(on_cluster.stdout) == json.loads(serial.stdout)
+    assert on_cluster.stderr == (
+        f"note: folding 59,000 events on the Dask cluster at {address} (2 workers)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (None, "no Dask scheduler file {file}"),
+        ("not json", "the Dask scheduler file {file} is not JSON"),
+        ('{"type": "Scheduler"}', 'the Dask scheduler file {file} names no "address"'),
+        ('{"address": 8786}', 'the Dask scheduler file {file} names no "address"'),
+    ],
+)
+def test_cli_a_missing_or_bad_scheduler_file_is_one_line(big_db, tmp_path, text, error):
+    file = tmp_path / "dask" / "scheduler.json"
+    if text is not None:
+        file.parent.mkdir()
+        file.write_text(text)
+    done = tracer_cli("states", "--db", str(big_db), "--json", "--cluster", str(file))
+    one_line_error(done, error.format(file=file))
+
+
+def test_cli_exchange_must_be_an_existing_directory(big_db, tmp_path):
+    missing = tmp_path / "missing" / "dir"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = tracer_cli(
+        "states", "--db", str(big_db), "--cluster", address, "--exchange", str(missing)
+    )
+    one_line_error(done, f"the exchange directory {missing} does not exist")
+    assert not (tmp_path / "missing").exists()
+    file = tmp_path / "file"
+    file.write_text("")
+    done = tracer_cli("states", "--db", str(big_db), "--cluster", address, "--exchange", str(file))
+    one_line_error(done, f"the exchange directory {file} is not a directory")
+
+
+def test_cli_an_s3_exchange_without_s3fs_says_what_to_install(big_db):
+    try:
+        import s3fs  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("s3fs is installed here")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = tracer_cli(
+        "states", "--db", str(big_db), "--cluster", address, "--exchange", "s3://bucket/tracer"
+    )
+    one_line_error(done, "--exchange s3://bucket/tracer needs the s3fs package")
+    assert "pip install s3fs" in done.stderr
+
+
+def test_cli_cluster_and_workers_together_is_an_error(big_db):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = tracer_cli("states", "--db", str(big_db), "--cluster", address, "--workers", "2")
+    one_line_error(done, "give --cluster or --workers, not both")
+
+
+def test_cli_a_fold_under_parallel_min_says_once_that_it_stays_here(big_db):
+    address = f"tcp://127.0.0.1:{free_port()}"  # (nothing listens: nothing may connect)
+    common = ["--db", str(big_db), "--json", "--cluster", address]
+    serial = tracer_cli("states", "--db", str(big_db), "--json", "--at", "pos:1000", "-w", "1")
+    done = tracer_cli("states", *common, "--at", "pos:1000")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(serial.stdout)
+    assert done.stderr == (
+        "note: folding 1,000 events here, not on the Dask cluster: folds of 50,000 events or "
+        "fewer stay on this machine\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def vip_db(tmp_path_factory) -> Path:
+    """60,000 synthetic events, 20 of the 200 streams (about 6,000 events) of category vip."""
+    path = tmp_path_factory.mktemp("cluster_vip") / "vip.duckdb"
+    with tracer.open(path) as store:
+        fill_store(store, 60_000, 200, 0)
+        store.con.execute(
+            "UPDATE events SET stream = 'vip-' || split_part(stream, '-', 2), category = 'vip' "
+            "WHERE CAST(split_part(stream, '-', 2) AS INTEGER) % 10 = 0"
+        )
+    return path
+
+
+def test_a_category_counts_its_own_events_against_parallel_min(vip_db):
+    from tracer.replay.executors import fold_size
+
+    address = f"tcp://127.0.0.1:{free_port()}"  # (nothing listens: the fold must stay here)
+    with tracer.open(vip_db) as store:
+        vip = store.con.execute("SELECT count(*) FROM events WHERE category = 'vip'").fetchall()[0][
+            0
+        ]
+        assert 3_000 < vip < 10_000
+        replay = Replay(store, category="vip", cluster=address, checkpoints=False)
+        assert fold_size(replay, 0, 60_000) == vip
+        states = replay.states()
+        assert len(states) == 20
+        assert replay.notes == [
+            f"folding {vip:,} events here, not on the Dask cluster: folds of 50,000 events or "
+            "fewer stay on this machine"
+        ]
+        pool = Replay(store, category="vip", workers=2, checkpoints=False)
+        assert fold_size(pool, 0, 60_000) == vip  # (the local pool decides on it too)
+        everything = Replay(store, workers=2, checkpoints=False)
+        assert fold_size(everything, 0, 60_000) == 60_000  # (no category: the span, no count)

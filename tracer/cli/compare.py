@@ -34,6 +34,9 @@ def compare(
     against: str = typer.Option(..., "--against", help="The changed version: FILE.py:Name."),
     stream: str | None = typer.Option(None, "--stream", help="Only this stream (or key)."),
     category: str | None = typer.Option(None, "--category", "-c", help="Only this category."),
+    ignore: list[str] = typer.Option(
+        [], "--ignore", help="A state path whose differences do not count (repeatable)."
+    ),
     workers: int | None = WorkersOption,
     db: str | None = DbOption,
     json: bool = JsonOption,
@@ -45,16 +48,30 @@ def compare(
     store = open_db(db)
     try:
         result = compare_projections(
-            store, projection, against, stream=stream, category=category, workers=workers
+            store,
+            projection,
+            against,
+            stream=stream,
+            category=category,
+            workers=workers,
+            ignore=ignore,
         )
     finally:
         store.close()
+    if result.old == result.new:  # (two files' classes of one name: say which is which)
+        result.old, result.new = _spec_name(projection), _spec_name(against)
     if json:
         print_json(result.to_dict())
     else:
         _print(result)
     if result.diverged:
         raise typer.Exit(1)
+
+
+def _spec_name(spec: str) -> str:
+    """``shop_fixed.py:Payment`` for ``path/to/shop_fixed.py:Payment``."""
+    target, _, name = spec.rpartition(":")
+    return f"{target.replace(chr(92), '/').rsplit('/', 1)[-1]}:{name}" if target else spec
 
 
 def _print(result: CompareResult) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from tracer.cli import app
@@ -222,31 +223,43 @@ def check(
     else:
         if by is not None:
             _print_groups(frame, by)
-        _print_violations(frame)
+        _print_violations(frame, by)
     if not frame.empty:
         raise typer.Exit(1)
 
 
-def _print_violations(frame: Any) -> None:
-    rows = [
-        [
-            r["invariant"],
-            Text(str(r["stream"]), style="bold"),
-            str(r["position"]),
-            r["type"],
-            when(r["time"]),
-            str(r["events"]),
-            "still broken" if r["until"] is None else str(r["until"]),
-        ]
-        for r in frame_records(frame)
-    ]
-    console.print(
-        rows_table(
-            f"[red]{len(frame)} violation(s)[/]",
-            ["invariant", "stream", "position", "type", "time", "events", "until"],
-            rows,
-        )
-    )
+def _print_violations(frame: Any, by: str | None = None) -> None:
+    records = frame_records(frame)
+    labels = sorted({r["invariant"] for r in records})
+    one = len(labels) == 1  # (then the title names it, not every row)
+    columns = [*([] if one else ["invariant"]), "stream", "position", "type", "time"]
+    columns += [*(["by"] if by is not None else []), "events", "until"]
+    # In a narrow terminal several invariants go by number, with a legend: their text would
+    # wrap every row to several lines.
+    numbered = not one and console.width < 100
+    number = {label: str(i) for i, label in enumerate(labels, start=1)}
+    rows = []
+    for r in records:
+        cells = {
+            "invariant": number[r["invariant"]] if numbered else r["invariant"],
+            "stream": Text(str(r["stream"]), style="bold"),
+            "position": str(r["position"]),
+            "type": r["type"],
+            "time": when(r["time"]),
+            "by": compact(r.get("by"), 24),
+            "events": str(r["events"]),
+            "until": "open" if r["until"] is None else str(r["until"]),
+        }
+        rows.append([cells[c] for c in columns])
+    title = f"[red]{len(frame)} violation(s)[/]"
+    if one:
+        title += f" of {escape(labels[0])}"
+    console.print(rows_table(title, columns, rows))
+    if numbered:
+        for label, index in number.items():
+            console.print(f"  [bold]{index}[/] {escape(label)}", soft_wrap=True)
+    if any(r["until"] is None for r in records):
+        console.print("[dim]until: the event after which it held again (open: still broken)[/]")
 
 
 def _print_groups(frame: Any, by: str) -> None:
@@ -301,6 +314,8 @@ def checkpoints(
             if note:
                 console_err.print(f"[yellow]note:[/] {note}")
             last = replay.build_checkpoints()
+            for text in replay.notes:  # (where the folds ran, with --cluster)
+                console_err.print(f"[yellow]note:[/] {escape(text)}", soft_wrap=True)
         reason = replay.checkpoints.reason
     finally:
         store.close()

@@ -23,7 +23,8 @@ def sql(
     ),
     json: bool = JsonOption,
 ) -> None:
-    """Run a DuckDB query over the store (read-only): events, rejected, loads, checkpoints."""
+    """Run a DuckDB query over the store (read-only): tables events, rejected, loads, and
+    replay_checkpoints once a replay saved some."""
     from pathlib import Path
 
     import duckdb

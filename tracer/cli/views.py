@@ -12,6 +12,7 @@ import typer
 from rich.box import SIMPLE_HEAD
 from rich.console import Group
 from rich.json import JSON
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -34,21 +35,24 @@ WorkersOption = typer.Option(
     "--workers",
     "-w",
     min=1,
-    help="Fold on this many cores (default: every core; logs under 50,000 events use one).",
+    help="Fold on this many cores (default: every core; folds of 50,000 events or fewer use "
+    "one). Not with --cluster; given, it keeps folds here whatever $TRACER_DASK_SCHEDULER says.",
     show_default=False,
 )
 ClusterOption = typer.Option(
     None,
     "--cluster",
-    help="Fold on the Dask cluster of this scheduler, tcp://HOST:PORT (default: "
-    "$TRACER_DASK_SCHEDULER, unless --workers is given; folds under 50,000 events stay here).",
+    help="Fold on the Dask cluster of this scheduler: tcp://HOST:PORT, or the JSON file "
+    "dask scheduler --scheduler-file writes (default: $TRACER_DASK_SCHEDULER, unless --workers "
+    "is given; not with --workers; folds of 50,000 events or fewer stay here).",
     show_default=False,
 )
 ExchangeOption = typer.Option(
     None,
     "--exchange",
-    help="With --cluster: where the events go as Parquet, a directory every worker can read "
-    "or an fsspec URL such as s3://bucket/dir (default: beside the store).",
+    help="With --cluster: where the events go as Parquet, an existing directory every worker "
+    "can read or an fsspec URL such as s3://bucket/dir (default: the store's directory); "
+    "tracer writes into a directory of its own there and removes it.",
     show_default=False,
 )
 CategoryOption = typer.Option(
@@ -74,8 +78,10 @@ def open_replay(
         replay = Replay(store, projection, workers=workers, **options)
         note = replay.note
         if note:
-            console_err.print(f"[yellow]note:[/] {note}")
+            console_err.print(f"[yellow]note:[/] {escape(note)}")
         yield replay
+        for note in replay.notes:  # (what the queries found worth saying)
+            console_err.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     finally:
         store.close()
 

@@ -1,11 +1,13 @@
 """The Dask executor: the local pool's partitions, folded on an existing ``dask.distributed``
-cluster (``Replay(..., cluster="tcp://HOST:PORT")``, ``--cluster``, ``TRACER_DASK_SCHEDULER``).
+cluster (``Replay(..., cluster="tcp://HOST:PORT")``, ``--cluster``, ``TRACER_DASK_SCHEDULER``;
+the address, or the JSON file ``dask scheduler --scheduler-file`` writes, read once).
 
 **The exchange.** DuckDB writes the events of the fold once, as Parquet files partitioned by
 partition and by chunk of :data:`CHUNK` positions (``COPY (...) TO dir (FORMAT parquet,
 PARTITION_BY (part, chunk))``), into a directory every machine of the cluster can read
-(``--exchange DIR``; default: a directory beside the store) or, for an fsspec URL such as
-``s3://bucket/x``, into a local directory uploaded there. One Dask task per partition reads its
+(a new directory inside ``--exchange DIR``, which must exist; default: the store's directory)
+or, for an fsspec URL such as ``s3://bucket/x``, into a local directory uploaded there
+(:mod:`tracer.replay.exchange`). One Dask task per partition reads its
 chunks in order with pyarrow (sorting each by position: a partitioned ``COPY`` does not keep the
 order) and runs the :class:`~tracer.replay.kernel.Kernel`, so a task holds one chunk at a time.
 The exchange is removed when the fold ends.
@@ -30,14 +32,12 @@ one-line error as a local run), combined by :class:`~tracer.replay.gather.Gather
 from __future__ import annotations
 
 import inspect
+import json
 import linecache
 import pickle
-import shutil
 import sys
-import tempfile
 import threading
 import types
-import uuid
 from asyncio import CancelledError
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,13 +49,14 @@ import pyarrow.parquet as pq
 
 from tracer.errors import TracerError
 from tracer.replay.checkpoints import Book
+from tracer.replay.exchange import Exchange, check_exchange
 from tracer.replay.executors import Split
 from tracer.replay.fold import Folder, ProjectionError
 from tracer.replay.gather import Gather
 from tracer.replay.kernel import Kernel, NeedExtras, Segment, Task
 from tracer.replay.loader import load_projection
 from tracer.replay.partition import KEY
-from tracer.replay.source import BATCH_ROWS, sql_literal
+from tracer.replay.source import BATCH_ROWS
 
 if TYPE_CHECKING:
     from tracer.replay.engine import Replay
@@ -103,13 +104,15 @@ def fold_cluster(
     address: str,
     exchange: str | None = None,
     extras: bool = False,
+    events: int | None = None,
 ) -> None:
-    """Fold ``(lo, hi]`` on the Dask cluster at ``address``, one task per worker thread; raises
-    :class:`~tracer.replay.kernel.NeedExtras` when a handler read event ids or meta not sent."""
+    """Fold ``(lo, hi]`` (``events`` events) on the Dask cluster at ``address``, one task per
+    worker thread; raises :class:`~tracer.replay.kernel.NeedExtras` when a handler read event
+    ids or meta not sent."""
     distributed = _distributed()
     with connect(distributed, address) as client:
-        threads = sum(client.nthreads().values())
-        if not threads:  # (workers may still be starting)
+        nthreads = client.nthreads()
+        if not nthreads:  # (workers may still be starting)
             try:
                 client.wait_for_workers(1, timeout=CONNECT_SECONDS)
             except TimeoutError as exc:
@@ -117,7 +120,12 @@ def fold_cluster(
                     f"the Dask cluster at {address} has no workers (none came in "
                     f"{CONNECT_SECONDS} s)"
                 ) from exc
-            threads = sum(client.nthreads().values())
+            nthreads = client.nthreads()
+        threads = sum(nthreads.values())
+        replay.note_once(
+            f"folding {hi - lo if events is None else events:,} events on the Dask cluster at "
+            f"{address} ({_workers(len(nthreads), threads)})"
+        )
         split = Split(replay, lo, hi, boundaries, threads)
         gather = Gather(replay, states, book, lo, hi, boundaries, split.parts)
         spec, source, filename = shipped(replay)
@@ -166,8 +174,28 @@ def _distributed() -> Any:
     return distributed
 
 
+def _workers(workers: int, threads: int) -> str:
+    text = f"{workers} worker{'s' * (workers != 1)}"
+    return text if threads == workers else f"{text}, {threads} threads"
+
+
 def connect(distributed: Any, address: str) -> Any:
-    """A client of the scheduler at ``address``, or a one-line error naming it."""
+    """A client of the scheduler at ``address``, or a one-line error naming it.
+
+    The address is checked before a ``Client`` exists: a ``Client`` whose start fails on a
+    malformed address (``ValueError``) is left half-open, and its ``__del__`` then waits 10 s
+    for a close that cannot finish, printing ``Exception ignored in: Client.__del__``. One whose
+    connection fails (``OSError``, ``TimeoutError``) closes itself before raising.
+    """
+    try:
+        distributed.comm.get_address_host_port(address)
+    except ValueError as exc:
+        raise TracerError(
+            f"cannot use the Dask scheduler address {address!r}: {exc} (--cluster takes "
+            "tcp://HOST:PORT or the JSON file of dask scheduler --scheduler-file)"
+        ) from exc
+    except NotImplementedError:  # (a transport without host and port, such as inproc://)
+        pass
     try:
         return distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -176,6 +204,35 @@ def connect(distributed: Any, address: str) -> Any:
         ) from exc
     except (ValueError, TypeError) as exc:
         raise TracerError(f"cannot use the Dask scheduler address {address!r}: {exc}") from exc
+
+
+def scheduler_address(target: str) -> str:
+    """The scheduler's address: ``target`` itself (``tcp://HOST:PORT``), or the ``address`` of
+    the JSON scheduler file ``target`` names (as ``dask scheduler --scheduler-file`` writes)."""
+    path = Path(target)
+    looks_like_file = target.endswith(".json") or "/" in target or path.is_file()
+    if "://" in target or not looks_like_file:
+        return target
+    usage = "(--cluster takes tcp://HOST:PORT or the JSON file of dask scheduler --scheduler-file)"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise TracerError(f"no Dask scheduler file {target} {usage}") from exc
+    except OSError as exc:
+        raise TracerError(f"cannot read the Dask scheduler file {target}: {exc}") from exc
+    except ValueError as exc:
+        raise TracerError(f"the Dask scheduler file {target} is not JSON ({exc})") from exc
+    address = data.get("address") if isinstance(data, dict) else None
+    if not isinstance(address, str) or not address:
+        raise TracerError(f'the Dask scheduler file {target} names no "address" {usage}')
+    return address
+
+
+def check_options(cluster: str, exchange: str | None) -> str:
+    """The scheduler address ``--cluster`` stands for, once it and ``--exchange`` are usable
+    (without importing Dask: a fold that stays on this machine never does)."""
+    check_exchange(exchange)
+    return scheduler_address(cluster)
 
 
 def shipped(replay: Replay) -> tuple[str, str | None, str | None]:
@@ -190,82 +247,6 @@ def shipped(replay: Replay) -> tuple[str, str | None, str | None]:
     if module is None or not cls.__module__.startswith("tracer_projection_") or not filename:
         return spec, None, None  # package.module:Name: installed on the workers
     return f"{cls.__module__}:{cls.__qualname__}", inspect.getsource(module), filename
-
-
-class Exchange:
-    """Where this fold's Parquet files go: a new directory (removed afterwards) beside the
-    store, under ``target``, or uploaded to the fsspec URL ``target``."""
-
-    def __init__(self, store_path: str | None, target: str | None) -> None:
-        run = f"tracer-exchange-{uuid.uuid4().hex[:12]}"
-        self.remote = target is not None and "://" in target and not target.startswith("file:")
-        if self.remote:
-            assert target is not None
-            self.local = Path(tempfile.mkdtemp(prefix="tracer-exchange-")) / "run"
-            self.url = target.rstrip("/") + "/" + run
-        else:
-            if target is not None:
-                base = Path(target.removeprefix("file://"))
-            elif store_path is not None:
-                base = Path(store_path).resolve().parent
-            else:
-                base = Path(tempfile.gettempdir())
-            try:
-                base.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise TracerError(f"cannot create the exchange directory {base}: {exc}") from exc
-            self.local = base.resolve() / run
-            self.url = str(self.local)
-        #: Bytes of Parquet written (for the benchmark's exchange volume).
-        self.bytes = 0
-
-    def __enter__(self) -> Exchange:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.local.parent if self.remote else self.local, ignore_errors=True)
-        if self.remote:
-            import fsspec
-
-            fs, path = fsspec.core.url_to_fs(self.url)
-            if fs.exists(path):
-                fs.rm(path, recursive=True)
-
-    def put_states(self, part: int, states: dict[Any, Any]) -> str | None:
-        """Save the states a partition starts from (before :meth:`write`, which uploads)."""
-        if not states:
-            return None
-        path = self.local / "states" / f"part={part}.pickle"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL))
-        return path.relative_to(self.local).as_posix()
-
-    def write(self, con: Any, query: str) -> dict[int, list[list[str]]]:
-        """Write the events of ``query`` (columns ``part`` and ``chunk`` last); returns each
-        partition's files, chunk by chunk, relative to :attr:`url`."""
-        target = sql_literal(str(self.local / "events"))
-        try:
-            self.local.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"COPY ({query}) TO {target} "
-                "(FORMAT parquet, PARTITION_BY (part, chunk), COMPRESSION zstd)"
-            )
-        except Exception as exc:
-            raise TracerError(f"cannot write the exchange {self.local}: {exc}") from exc
-        chunks: dict[int, dict[int, list[str]]] = {}
-        for path in sorted(self.local.glob("events/part=*/chunk=*/*.parquet")):
-            part = int(path.parent.parent.name.partition("=")[2])
-            chunk = int(path.parent.name.partition("=")[2])
-            chunks.setdefault(part, {}).setdefault(chunk, []).append(
-                path.relative_to(self.local).as_posix()
-            )
-            self.bytes += path.stat().st_size
-        if self.remote and self.local.exists():
-            import fsspec
-
-            fs, path = fsspec.core.url_to_fs(self.url)
-            fs.put(str(self.local) + "/", path + "/", recursive=True)
-        return {p: [c[k] for k in sorted(c)] for p, c in chunks.items()}
 
 
 # -- on a worker ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ comparison goes on with the others: ``compare_projections(store, OLD, NEW).diver
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -25,6 +25,7 @@ from tracer.replay.compare_run import CompareRun, Side, same_state, wanted_types
 from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable
 from tracer.replay.loader import load_projection
 from tracer.replay.partition import projection_spec
+from tracer.replay.paths import PathError, format_path, parse_path
 from tracer.replay.projection import Projection
 from tracer.replay.source import EventSource
 from tracer.store import Store
@@ -41,13 +42,15 @@ def compare_projections(
     category: str | None = None,
     workers: int | None = None,
     parallel_min: int = PARALLEL_MIN,
+    ignore: Sequence[str] = (),
 ) -> CompareResult:
     """Fold every event (of one stream or category) through both versions at once and report
     where each stream's (or key's) states first differ; see :class:`CompareResult`.
 
     Aggregates compare on ``workers`` cores (default: every core) once the log has
     ``parallel_min`` events, each worker taking the streams that hash to it, when both versions
-    can be imported by name (``FILE.py:Name``); read models compare on one core."""
+    can be imported by name (``FILE.py:Name``); read models compare on one core. Differences at
+    the ``ignore`` paths (and inside them) do not count: a field the new version adds, say."""
     left, right = load_projection(old), load_projection(new)
     _comparable(left, right)
     read_model = left.read_model
@@ -55,19 +58,26 @@ def compare_projections(
         raise TracerError(f"{left.name} keeps one state for the whole log: --stream does not apply")
     if stream is not None and category is not None:
         raise TracerError("compare: give --stream or --category, not both")
-    category = category or _declared_category(left, right)
+    category = _category(left, right, category)
+    ignore = tuple(_checked_path(p) for p in ignore)
     source = EventSource(store, category)
     hi = source.max_position()
     source.require_scope()
 
     def new_run() -> CompareRun:
         sides = (Side("old", left, source.extras), Side("new", right, source.extras))
-        return CompareRun(sides, source.extras)
+        return CompareRun(sides, source.extras, ignore=ignore)
 
     run = new_run()
     only = None if stream is None or not read_model else str(stream)
     if stream is not None and not read_model:
         if not source.stream_exists(stream):
+            other = source.stream_category(stream) if category is not None else None
+            if other is not None:
+                raise TracerError(
+                    f"stream {stream!r} is of category {other!r}: {left.name} sees only "
+                    f"category {category!r}"
+                )
             raise TracerError(f"no stream {stream!r} in the store")
         batches: Iterable[pa.RecordBatch] = source.stream_batches(stream, hi)
     else:
@@ -76,13 +86,32 @@ def compare_projections(
         if not read_model and parts > 1 and None not in specs and hi > parallel_min:
             try:
                 pooled = compare_in_pool(source, new_run, specs, hi, parts)  # type: ignore[arg-type]
-                return pooled.result(read_model, only)
+                return _something(pooled.result(read_model, only), category)
             except PoolUnavailable:  # (nothing was folded yet): one core
                 pass
         batches = source.batches(0, hi, types=wanted_types(run.sides))
     for batch in batches:
         run.batch(batch)
-    return run.result(read_model, only)
+    return _something(run.result(read_model, only), category)
+
+
+def _something(result: CompareResult, category: str | None) -> CompareResult:
+    """The result, unless neither version folded any event: comparing nothing is no pass."""
+    if result.streams:
+        return result
+    where = f" of category {category!r}" if category is not None else ""
+    raise TracerError(
+        f"nothing to compare: neither {result.old} nor {result.new} folds any event"
+        f"{where} (do they handle these event types?)"
+    )
+
+
+def _checked_path(path: str) -> str:
+    """A path to ignore, written as diffs write paths (``a.b``, ``a[0]``, ``a["x.y"]``)."""
+    try:
+        return format_path(parse_path(path))
+    except PathError as exc:
+        raise TracerError(f"--ignore {path!r}: {exc}") from exc
 
 
 def _comparable(left: Projection, right: Projection) -> None:
@@ -97,13 +126,17 @@ def _comparable(left: Projection, right: Projection) -> None:
         )
 
 
-def _declared_category(left: Projection, right: Projection) -> str | None:
-    """The category both versions declare (``category = "order"``), if any."""
-    declared = {getattr(p, "category", None) for p in (left, right)}
-    if len(declared) > 1:
+def _category(left: Projection, right: Projection, given: str | None) -> str | None:
+    """The category compared: the one given, else the one both versions declare; a version
+    that declares a category sees nothing else."""
+    declared = {p.name + (" (old)" if p is left else " (new)"): p.category for p in (left, right)}
+    named = {c for c in declared.values() if c is not None}
+    if len(named) > 1:
+        sides = " and ".join(f"{name} declares {c!r}" for name, c in declared.items())
+        raise TracerError(f"cannot compare: {sides}; they fold different streams")
+    if given is not None and named and given not in named:
         raise TracerError(
-            f"cannot compare: the versions declare different categories ({declared}); "
-            "give --category"
+            f"cannot compare category {given!r}: the projections declare category "
+            f"{next(iter(named))!r}"
         )
-    found = declared.pop()
-    return found if isinstance(found, str) else None
+    return given if given is not None else (next(iter(named)) if named else None)

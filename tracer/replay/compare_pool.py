@@ -83,7 +83,7 @@ def _compare(
                 proc.start()
             child.close()
             procs.append(proc)
-            parent.send((specs, fingerprints, list(sys.path)))
+            parent.send((specs, fingerprints, run.ignore, list(sys.path)))
             outbox: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=4)
             outboxes.append(outbox)
             threading.Thread(target=send_batches, args=(parent, outbox), daemon=True).start()
@@ -157,7 +157,7 @@ def worker_main(conn: Connection) -> None:
     """A worker: read the specs, then batches until an empty message; send back
     ``("done", diverged, broken, (old states, new states))``, ``("extras",)`` (a handler read
     event ids or meta, which were not sent) or ``("failed", message)``."""
-    specs, fingerprints, path = conn.recv()
+    specs, fingerprints, ignore, path = conn.recv()
     for entry in reversed(path):
         if entry not in sys.path:
             sys.path.insert(0, entry)
@@ -172,7 +172,7 @@ def worker_main(conn: Connection) -> None:
             Side("old", projections[0], stream.extras),
             Side("new", projections[1], stream.extras),
         )
-        run = CompareRun(sides, stream.extras, ids=False)
+        run = CompareRun(sides, stream.extras, ids=False, ignore=ignore)
         for batch in stream:
             run.batch(batch)
         message = ("done", run.diverged, run.broken, (sides[0].states, sides[1].states))

@@ -8,7 +8,7 @@ combines runs over disjoint streams.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tracer.replay.compare_result import CompareResult
-from tracer.replay.diff import Change, diff_states
+from tracer.replay.diff import Change, clone, diff_states
 from tracer.replay.events import Event, Extras, ExtrasFetch, us_to_datetime
 from tracer.replay.fold import SKIPPED, Folder, ProjectionError
 from tracer.replay.projection import Projection
@@ -71,9 +71,17 @@ def wanted_types(sides: tuple[Side, Side]) -> set[str] | None:
 class CompareRun:
     """The one pass: both versions' states and the divergences found so far."""
 
-    def __init__(self, sides: tuple[Side, Side], extras: ExtrasFetch, ids: bool = True) -> None:
+    def __init__(
+        self,
+        sides: tuple[Side, Side],
+        extras: ExtrasFetch,
+        ids: bool = True,
+        ignore: Sequence[str] = (),
+    ) -> None:
         self.sides = sides
         self.extras = extras
+        #: Paths whose differences do not count (a field the new version adds, say).
+        self.ignore = tuple(ignore)
         #: Whether divergences look up their event's id (a pool's worker leaves it to the main
         #: process, which fills them in with :meth:`fill_ids`: ids are not sent to workers).
         self.ids = ids
@@ -231,10 +239,18 @@ class CompareRun:
             self.diverged[bucket] = divergence_entry(event, "error", [], str(exc), self.ids)
             self.broken.add(bucket)
             return
-        if same_state(a, b):
+        changes = self.differences(a, b)
+        if not changes:
             return
         event = Event(*row, extras)
-        self.diverged[bucket] = divergence_entry(event, "state", diff_states(a, b), None, self.ids)
+        # (a snapshot: later events go on changing the states the changes point into)
+        self.diverged[bucket] = divergence_entry(event, "state", changes, None, self.ids)
+
+    def differences(self, a: Any, b: Any) -> list[Change]:
+        """How two states differ, leaving out the ignored paths."""
+        if not self.ignore:
+            return [] if same_state(a, b) else diff_states(a, b)
+        return [c for c in diff_states(a, b) if not _under(c.path, self.ignore)]
 
     def absorb(self, diverged: dict[Any, Any], broken: set[Any], states: tuple[dict, dict]) -> None:
         """Take in what a run over other streams found (the pool's workers)."""
@@ -263,7 +279,9 @@ class CompareRun:
                 continue
             pair = (old.states.get(bucket), new.states.get(bucket))
             end[bucket] = pair
-            agree = bucket not in self.broken and same_state(old.state(bucket), new.state(bucket))
+            agree = bucket not in self.broken and not self.differences(
+                old.state(bucket), new.state(bucket)
+            )
             event_stream = entry.pop("event_stream")
             rows.append(
                 {
@@ -303,5 +321,10 @@ def divergence_entry(
         "event_id": event.id if with_id else None,
         "kind": kind,
         "error": error,
-        "diff": [c.to_dict() for c in diff],
+        "diff": [clone(c.to_dict()) for c in diff],
     }
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``path`` is one of ``prefixes`` or inside one (``a`` holds ``a.b`` and ``a[0]``)."""
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p in prefixes)

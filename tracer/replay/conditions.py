@@ -38,7 +38,7 @@ class ConditionError(TracerError):
 class Expression:
     """A compiled expression over ``state``, ``before``, ``event``, ``stream`` and ``key``."""
 
-    what = "expression"
+    what = "expression"  # (what error messages call it)
 
     def __init__(self, where: str | Callable[..., Any], label: str | None = None) -> None:
         self.source = where if isinstance(where, str) else getattr(where, "__name__", repr(where))
@@ -72,10 +72,16 @@ class Expression:
             if self.uses_before:
                 return self._func(state, event, before=before)
             return self._func(state, event)
+
+        def changed(*paths: Any, **named: Any) -> bool:
+            if len(paths) != 1 or named:
+                raise ConditionError("changed() takes one path, e.g. changed('balance')")
+            return _changed(before, state, paths[0])
+
         scope = {
             "state": state,
             "before": None if before is MISSING else before,
-            "changed": lambda path: _changed(before, state, path),
+            "changed": changed,
             "event": event,
             "stream": event.stream,
             "key": key,
@@ -92,22 +98,34 @@ class Expression:
 class Condition(Expression):
     """A compiled condition; ``condition(state, event)`` is True, False or None (undefined)."""
 
-    what = "condition"
-
-    def __init__(self, where: str | Callable[..., Any], label: str | None = None) -> None:
+    def __init__(
+        self, where: str | Callable[..., Any], label: str | None = None, what: str = "condition"
+    ) -> None:
+        self.what = what
         super().__init__(where, label)
         self.defined = 0  # events on which it was true or false
         self.undefined = 0  # events on which it looked up a missing field
         self._missing: str | None = None  # the first such lookup
 
-    def require_defined(self, what: str = "condition") -> None:
+    def require_defined(self) -> None:
         """Raise when the condition was undefined on every event it was tried on."""
         if self.defined or not self.undefined:
             return
         raise ConditionError(
-            f"{what} {self.source!r} could not be evaluated on any of the {self.undefined:,} "
-            f"events it was tried on ({self._missing}): is the field spelled right? "
-            "(state.get('name') gives None for a field a state may lack)"
+            f"{self.what} {self.source!r} could not be evaluated on any of the "
+            f"{self.undefined:,} events it was tried on ({self._missing}): is the field spelled "
+            "right? (state.get('name') gives None for a field a state may lack)"
+        )
+
+    def partly_undefined(self, meaning: str) -> str | None:
+        """A note when the condition was undefined on some of the events it was tried on
+        (``meaning``: what that counted as), else ``None``."""
+        if not (self.defined and self.undefined):
+            return None
+        tried = self.defined + self.undefined
+        return (
+            f"{self.what} {self.source!r} could not be evaluated on {self.undefined:,} of "
+            f"{tried:,} events ({self._missing}): {meaning} there"
         )
 
     def __call__(
@@ -128,25 +146,35 @@ class Condition(Expression):
         return bool(result)
 
 
-class GroupBy(Expression):
-    """``check --by``: a value of the event (or state) that groups violations."""
+class GroupBy(Condition):
+    """``check --by``: a value of the event (or state) that groups violations; ``None`` where
+    it looks up a missing field (an error when it does on every violation: a misspelt field)."""
 
-    what = "--by expression"
+    def __init__(self, where: str | Callable[..., Any]) -> None:
+        super().__init__(where, what="--by expression")
 
-    def __call__(self, state: Any, event: Event, key: Any = None, before: Any = MISSING) -> Any:
-        """The group's value; ``None`` where the expression looks up a missing field."""
+    def __call__(self, state: Any, event: Event, key: Any = None, before: Any = MISSING) -> Any:  # type: ignore[override]
         try:
-            return self.evaluate(state, event, key, before)
-        except (KeyError, IndexError, AttributeError, TypeError):
+            value = self.evaluate(state, event, key, before)
+        except (KeyError, IndexError) as exc:
+            self.undefined += 1
+            if self._missing is None:
+                self._missing = f"{type(exc).__name__}: {exc}"
             return None
+        except ConditionError:
+            raise
         except Exception as exc:
             raise self.failure(event, exc) from exc
+        self.defined += 1
+        return value
 
 
-def conditions(items: list[str | Callable[..., Any]] | str | Callable[..., Any]) -> list[Condition]:
+def conditions(
+    items: list[str | Callable[..., Any]] | str | Callable[..., Any], what: str = "condition"
+) -> list[Condition]:
     if isinstance(items, str) or callable(items):
         items = [items]
-    return [Condition(item) for item in items]
+    return [Condition(item, what=what) for item in items]
 
 
 def _changed(before: Any, after: Any, path: str) -> bool:
@@ -155,8 +183,10 @@ def _changed(before: Any, after: Any, path: str) -> bool:
     segments = _parsed(path)
     old = MISSING if before is MISSING else get(before, segments)
     new = get(after, segments)
+    if old is MISSING and new is MISSING:  # (undefined: a misspelt path is an error, not False)
+        raise KeyError(path)
     if old is MISSING or new is MISSING:
-        return old is not new
+        return True
     return bool(diff_states(old, new))
 
 

@@ -18,7 +18,7 @@ from tracer.names import close_names, did_you_mean
 from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
 from tracer.replay.diff import Diff, diff_states
 from tracer.replay.events import Event, us_to_datetime
-from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold
+from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold, fold_size
 from tracer.replay.fold import INITIAL, Folder
 from tracer.replay.kernel import NeedExtras
 from tracer.replay.loader import load_projection
@@ -70,10 +70,21 @@ class Replay:
         self.parallel_min = parallel_min
         if cluster is None and workers is None:
             cluster = os.environ.get("TRACER_DASK_SCHEDULER") or None
+        elif cluster is not None and workers is not None:
+            raise TracerError(
+                "give --cluster or --workers, not both: --workers folds on this machine's cores, "
+                "--cluster on the Dask cluster's"
+            )
         if exchange is not None and cluster is None:
             raise TracerError("--exchange says where a --cluster's events go: give --cluster too")
+        if cluster is not None:
+            from tracer.replay.cluster import check_options  # (does not import Dask)
+
+            cluster = check_options(cluster, exchange)
         self.cluster, self.exchange = cluster, exchange
         self._extras = False  # whether workers need event ids and meta (a handler read them)
+        #: What a user should know about the last queries (the CLI prints them on stderr).
+        self.notes: list[str] = []
         self.source = EventSource(store, self.category)
         self.source.require_scope()
         self.folder = Folder(self.projection, self.source.extras)
@@ -102,7 +113,13 @@ class Replay:
         enough for them (else ``None``)."""
         if (self.workers < 2 and self.cluster is None) or self.plan.parallel:
             return None
-        return self.plan.note if self.source.max_position() >= self.parallel_min else None
+        long_enough = fold_size(self, 0, self.source.max_position()) > self.parallel_min
+        return self.plan.note if long_enough else None
+
+    def note_once(self, note: str | None) -> None:
+        """Keep a note for the user (see :attr:`notes`), once."""
+        if note and note not in self.notes:
+            self.notes.append(note)
 
     def position(self, at: Any = "end", stream: str | None = None) -> int:
         """The global position a point stands for."""

@@ -44,6 +44,8 @@ PARALLEL_MIN = 50_000
 #: but saving checkpoints costs a third of a build (profiled), so it folds less then.
 MAIN_SHARE = 1.0
 MAIN_SHARE_BUILD = 0.5
+#: What the note on a fold that stays here although a cluster was given says (once).
+LOCAL_NOTE = "here, not on the Dask cluster"
 
 
 def fold_serial(
@@ -69,21 +71,52 @@ def fold(
     extras: bool = False,
 ) -> None:
     """Fold ``(lo, hi]`` where ``replay`` says: in this process (one worker, a projection that
-    does not split, or fewer than ``parallel_min`` events), on its Dask cluster, or in the pool."""
-    if (
-        (replay.workers < 2 and replay.cluster is None)
-        or not replay.plan.parallel
-        or hi - lo < replay.parallel_min + 1
-    ):
+    does not split, or ``parallel_min`` events or fewer), on its Dask cluster, or in the pool."""
+    events = 0
+    if (replay.workers > 1 or replay.cluster is not None) and replay.plan.parallel:
+        events = fold_size(replay, lo, hi)
+    if events <= replay.parallel_min:
+        if events and replay.cluster is not None and not _said(replay, LOCAL_NOTE):
+            replay.note_once(
+                f"folding {events:,} events {LOCAL_NOTE}: folds of "
+                f"{replay.parallel_min:,} events or fewer stay on this machine"
+            )
         fold_serial(replay, states, book, lo, hi, boundaries)
     elif replay.cluster is not None:
         from tracer.replay.cluster import fold_cluster  # (imports Dask: only when used)
 
         fold_cluster(
-            replay, states, book, lo, hi, boundaries, replay.cluster, replay.exchange, extras
+            replay,
+            states,
+            book,
+            lo,
+            hi,
+            boundaries,
+            replay.cluster,
+            replay.exchange,
+            extras,
+            events,
         )
     else:
         fold_parallel(replay, states, book, lo, hi, boundaries, replay.workers, extras)
+
+
+def _said(replay: Replay, text: str) -> bool:
+    return any(text in note for note in replay.notes)
+
+
+def fold_size(replay: Replay, lo: int, hi: int) -> int:
+    """The events a fold of ``(lo, hi]`` reads: the span of positions, or, for a category, its
+    events there, counted (DuckDB skips the row groups outside the span)."""
+    if hi <= lo:
+        return 0
+    if replay.category is None or (hi - lo <= replay.parallel_min and replay.cluster is None):
+        return hi - lo  # (a fold that stays here anyway needs no count)
+    query = (
+        f"SELECT count(*) FROM events WHERE position > {int(lo)} AND position <= {int(hi)} "
+        f"AND {replay.source.scope}"
+    )
+    return int(replay.source.con.execute(query).fetchall()[0][0])
 
 
 class PoolUnavailable(Exception):

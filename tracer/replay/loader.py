@@ -55,6 +55,9 @@ def _module(target: str) -> ModuleType:
             raise ProjectionLoadError(f"cannot import {target}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
+        folder = str(resolved.parent)
+        if folder not in sys.path:  # (its own modules beside it import, as for a script)
+            sys.path.append(folder)
         try:
             spec.loader.exec_module(module)
         except Exception as exc:

@@ -215,6 +215,7 @@ def find(
         if found is None:
             if start is None:  # (a part of the log may come before the field exists)
                 condition.require_defined()
+            replay.note_once(condition.partly_undefined("they counted as no match"))
             return None
         event, bucket = found
         state = _state_at(replay, event, bucket)
@@ -226,6 +227,7 @@ def find(
             return _match(event, bucket, clone(walk.view(bucket)))
     if start is None:
         condition.require_defined()
+    replay.note_once(condition.partly_undefined("they counted as no match"))
     return None
 
 
@@ -288,7 +290,7 @@ def check(
     """Every violation of every invariant: the event after which it stopped holding, how many
     events it stayed broken (``events``) and the event that restored it (``until``); with
     ``by``, the value of that expression at the violating event, in a ``by`` column."""
-    checks = conditions(invariants)
+    checks = conditions(invariants, what="invariant")
     if not checks:
         raise TracerError("no invariant to check: give one or more expressions")
     group = GroupBy(by) if by is not None else None
@@ -329,7 +331,11 @@ def check(
                 row["until"] = event.position
                 del open_rows[key]
     for invariant in checks:
-        invariant.require_defined("invariant")
+        invariant.require_defined()
+        replay.note_once(invariant.partly_undefined("it counted as holding"))
+    if group is not None and rows:
+        group.require_defined()
+        replay.note_once(group.partly_undefined("those violations are in the group None"))
     return _frame(rows, [*CHECK_COLUMNS, "by"] if group is not None else CHECK_COLUMNS)
 
 
