@@ -18,7 +18,7 @@ from tracer.names import close_names, did_you_mean
 from tracer.replay.checkpoints import DEFAULT_EVERY, Book, Checkpoints
 from tracer.replay.diff import Diff, diff_states
 from tracer.replay.events import Event, us_to_datetime
-from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold, fold_size
+from tracer.replay.executors import PARALLEL_MIN, PoolUnavailable, fold, fold_size, warm_pool
 from tracer.replay.fold import INITIAL, Folder
 from tracer.replay.kernel import NeedExtras
 from tracer.replay.loader import load_projection
@@ -95,6 +95,10 @@ class Replay:
             every,
             enabled=checkpoints,
         )
+        if self.workers > 1 and self.cluster is None and self.plan.parallel:
+            end = self.source.max_position()
+            if end - self.checkpoints.latest(end) > parallel_min:  # (a long fold is likely)
+                warm_pool()
 
     def __repr__(self) -> str:
         return f"Replay({self.store!r}, {self.projection.name})"

@@ -17,7 +17,9 @@ serializing the same batches as Arrow IPC took 0.3-0.9 s, while the workers alre
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.forkserver
 import queue
 import sys
 import threading
@@ -117,6 +119,16 @@ def fold_size(replay: Replay, lo: int, hi: int) -> int:
         f"AND {replay.source.scope}"
     )
     return int(replay.source.con.execute(query).fetchall()[0][0])
+
+
+def warm_pool() -> None:
+    """Start the pool's server process now, in the background: it imports the fold kernel
+    (0.4 s here) while this process goes on, so that a pool started soon after finds it ready
+    (``Replay`` calls it when a fold of the whole log would run on several cores)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tracer.replay.kernel"])
+    with main_hidden(), contextlib.suppress(Exception):  # (the pool says if it cannot start)
+        multiprocessing.forkserver.ensure_running()
 
 
 class PoolUnavailable(Exception):
