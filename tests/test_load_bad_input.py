@@ -347,3 +347,18 @@ def test_every_csv_row_is_accounted_for_at_its_line(
         "SELECT source_row FROM events UNION ALL SELECT source_row FROM rejected ORDER BY 1"
     ).fetchall()
     assert [w for (w,) in where] == [n for n, r in starts.items() if r != ""]
+
+
+def test_a_log_without_times_loads_with_a_warning_naming_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "untimed.jsonl"
+    path.write_text('{"stream": "a-1", "type": "X", "data": {"at": 1767225600000}}\n')
+    with tracer.open() as store:
+        report = store.load(str(path))
+        assert report.loaded == 1
+        assert [w for w in report.warnings if "no time field" in w] == [
+            f"{path}: no time field, so its events have no time (points such as "
+            "time:2026-03-01, figures over time and findings on time need one): map one with "
+            "--map time=COLUMN"
+        ]
+        timed = store.load(str(path), mapping={"time": "data.at"})
+        assert not [w for w in timed.warnings if "no time field" in w]

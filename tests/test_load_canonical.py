@@ -463,7 +463,7 @@ def test_versions_that_go_back_or_skip_numbers_are_reported(tmp_path: Path) -> N
     store = tracer.open()
     report = store.load(str(path))
     assert report.loaded == 5
-    assert report.warnings == [
+    assert [w for w in report.warnings if "no time field" not in w] == [
         "versions go back in 1 stream(s), 1 time(s); "
         f"first: c-1 version 1 comes after version 2 at {path}:2",
         "versions skip numbers in 1 stream(s), 1 time(s); "
@@ -474,4 +474,5 @@ def test_versions_that_go_back_or_skip_numbers_are_reported(tmp_path: Path) -> N
         replay.state("c-1", "version:3")
     # A load with clean versions says nothing.
     clean = tracer.open()
-    assert clean.load(str(write_jsonl(tmp_path / "ok.jsonl", rows[3:]))).warnings == []
+    warnings = clean.load(str(write_jsonl(tmp_path / "ok.jsonl", rows[3:]))).warnings
+    assert [w for w in warnings if "no time field" not in w] == []

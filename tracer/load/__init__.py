@@ -2,8 +2,9 @@
 
 ``sources`` stage rows; here :mod:`~tracer.load.mapping` says which SQL gives each canonical
 field (:mod:`~tracer.load.objects` takes a member of columns that hold objects),
-:mod:`~tracer.load.candidates` types and checks them, :mod:`~tracer.load.system` sets KurrentDB's
-system events aside, :mod:`~tracer.load.dedupe` drops duplicates and appends,
+:mod:`~tracer.load.candidates` types and checks them (:mod:`~tracer.load.fast`: clean JSON
+Lines in one pass), :mod:`~tracer.load.system` sets KurrentDB's system events aside,
+:mod:`~tracer.load.dedupe` drops duplicates and appends,
 :mod:`~tracer.load.ingest` runs one load as one transaction and accounts for every row
 (:mod:`~tracer.load.report`), and :mod:`~tracer.load.follow` repeats loads as sources grow.
 """

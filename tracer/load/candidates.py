@@ -29,14 +29,42 @@ def candidates(
     fields: dict[str, Resolved],
 ) -> str:
     """A temp table of typed canonical columns per staged row, with ``_reason`` for bad rows."""
+    con.execute(f"CREATE TEMP TABLE _cand_t AS {candidate_select(con, st, visible, fields)}")
+    if st.row_expr is None:
+        # Rows keep the order they were read in: the candidate's rowid numbers them.
+        first = con.execute("SELECT coalesce(min(rowid), 0) FROM _cand_t").fetchone()[0]
+        number = f"rowid - {first} + 1"
+        order_fix = "" if ("position" in fields or st.order_by) else f", {number} AS _order"
+        con.execute(
+            f"CREATE TEMP VIEW _cand AS SELECT * REPLACE ({number} AS _row{order_fix}) FROM _cand_t"
+        )
+    else:
+        con.execute("CREATE TEMP VIEW _cand AS SELECT * FROM _cand_t")
+    return "_cand"
+
+
+def candidate_select(
+    con: duckdb.DuckDBPyConnection,
+    st: Staged,
+    visible: dict[str, str],
+    fields: dict[str, Resolved],
+    *,
+    linked: bool = True,
+) -> str:
+    """The SELECT of typed canonical columns over ``st.table``, ``_reason`` for bad rows.
+
+    ``linked=False`` leaves out the category and the linked ids, keeping what they are made
+    of (``_stream``, ``_category``, ``_correlation``, ``_causation``, ``meta``) for
+    :func:`linked_columns` to add later.
+    """
 
     def raw(name: str) -> str:
         return fields[name].sql if name in fields else "NULL"
 
-    stream = f"NULLIF(trim(CAST({raw('stream')} AS VARCHAR)), '')"
-    etype = f"NULLIF(trim(CAST({raw('type')} AS VARCHAR)), '')"
-    event_id = f"NULLIF(trim(CAST({raw('event_id')} AS VARCHAR)), '')"
-    version_raw = f"NULLIF(trim(CAST({raw('version')} AS VARCHAR)), '')"
+    stream = _trimmed(raw("stream"))
+    etype = _trimmed(raw("type"))
+    event_id = _trimmed(raw("event_id"))
+    version_raw = _trimmed(raw("version"))
     if "data" in fields:
         data = _json_expr(con, st, fields["data"])
     else:
@@ -54,7 +82,7 @@ def candidates(
         if extra_meta == "NULL"
         else f"NULLIF(json_merge_patch(coalesce({meta}, '{{}}'), coalesce({extra_meta}, '{{}}')), '{{}}')"
     )
-    time_raw = f"NULLIF(trim(CAST({raw('time')} AS VARCHAR)), '')"
+    time_raw = _trimmed(raw("time"))
     time_expr = _time_expr(con, st, fields.get("time"))
     row = st.row_expr or "NULL"
     order = (
@@ -78,10 +106,14 @@ def candidates(
         extra += f", ({' OR '.join(f's.{quote(c)} IS NOT NULL' for c in sorted(st.late))}) AS _late"
     corr_in, caus_in, links, corr_out, caus_out = _linked_ids(fields, _meta_keys(con, st, fields))
     category_in, category_out = _category(fields)
-    con.execute(
-        f"""CREATE TEMP TABLE _cand_t AS
-        SELECT * EXCLUDE (_links, _category, _correlation, _causation), {category_out} AS category,
-            {corr_out} AS correlation_id, {caus_out} AS causation_id, {SYSTEM_SQL} AS _system,
+    outer = (
+        f"* EXCLUDE (_links, _category, _correlation, _causation), {category_out} AS category, "
+        f"{corr_out} AS correlation_id, {caus_out} AS causation_id"
+        if linked
+        else "* EXCLUDE (_links)"
+    )
+    return f"""
+        SELECT {outer}, {SYSTEM_SQL} AS _system,
             CASE
                 WHEN _invalid THEN 'invalid JSON'
                 WHEN _excluded THEN 'not an event: ' || _type
@@ -110,18 +142,29 @@ def candidates(
                 {corr_in} AS _correlation, {caus_in} AS _causation
             FROM "{st.table}" s
         ))"""
+
+
+def linked_columns(
+    con: duckdb.DuckDBPyConnection, st: Staged, fields: dict[str, Resolved]
+) -> tuple[str, str]:
+    """(SQL of ``_links`` over ``meta``, SQL of ``category``, ``correlation_id`` and
+    ``causation_id`` over ``_links`` and the columns ``candidate_select(linked=False)`` keeps)."""
+    _, _, links, corr_out, caus_out = _linked_ids(fields, _meta_keys(con, st, fields))
+    _, category_out = _category(fields)
+    columns = (
+        f"{category_out} AS category, {corr_out} AS correlation_id, {caus_out} AS causation_id"
     )
-    if st.row_expr is None:
-        # Rows keep the order they were read in: the candidate's rowid numbers them.
-        first = con.execute("SELECT coalesce(min(rowid), 0) FROM _cand_t").fetchone()[0]
-        number = f"rowid - {first} + 1"
-        order_fix = "" if ("position" in fields or st.order_by) else f", {number} AS _order"
-        con.execute(
-            f"CREATE TEMP VIEW _cand AS SELECT * REPLACE ({number} AS _row{order_fix}) FROM _cand_t"
-        )
-    else:
-        con.execute("CREATE TEMP VIEW _cand AS SELECT * FROM _cand_t")
-    return "_cand"
+    return links, columns
+
+
+def _trimmed(x: str) -> str:
+    """SQL: ``x`` as text without surrounding spaces, NULL when empty. Text that starts and
+    ends with a visible ASCII character is taken as it is (trimming copies every value)."""
+    text = f"CAST({x} AS VARCHAR)"
+    return (
+        f"CASE WHEN ascii({text}) BETWEEN 33 AND 126 AND ascii(right({text}, 1)) BETWEEN 33 AND 126 "
+        f"THEN {text} ELSE NULLIF(trim({text}), '') END"
+    )
 
 
 def _binary(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | None) -> str:
@@ -150,8 +193,10 @@ def _json_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
         # A JSON string that itself holds JSON text (double-encoded payloads) is decoded once;
         # one that looks like JSON text but does not parse is invalid (NULL: the row is rejected).
         # A base64 string of JSON (bytes as a KurrentDB dump may write them) is decoded too.
+        # (An object's text starts with its brace: no need to parse it to know its type.)
         b64 = f"TRY(decode(from_base64({x} ->> '$')))"
-        return f"""CASE WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
+        return f"""CASE WHEN starts_with(CAST({x} AS VARCHAR), '{{') THEN {x}
+                        WHEN json_type({x}) = 'VARCHAR' AND left(ltrim({x} ->> '$'), 1) IN ('{{', '[')
                         THEN CASE WHEN json_valid({x} ->> '$') THEN json({x} ->> '$') END
                         WHEN json_type({x}) = 'VARCHAR' AND left({x} ->> '$', 1) IN ('e', 'W')
                              AND left({b64}, 1) IN ('{{', '[') AND json_valid({b64}) THEN json({b64})
@@ -211,8 +256,9 @@ def _time_expr(con: duckdb.DuckDBPyConnection, st: Staged, resolved: Resolved | 
     if kind == "VARCHAR":
         # ISO-8601 (no offset: the load's time zone), else epoch numbers as text. In this order
         # the epoch arithmetic runs only for the rows that are not ISO: half the cost of a load.
+        # (Text without quotes, the usual case, is cast as it is: no copy of a trimmed text.)
         text = f"trim(both '\"' from {x})"
-        return f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), {_epoch(text)})"
+        return f"coalesce(TRY_CAST({x} AS TIMESTAMPTZ), TRY_CAST({text} AS TIMESTAMPTZ), {_epoch(text)})"
     return _epoch(x)
 
 

@@ -26,6 +26,7 @@ from tracer.errors import MappingError, SourceError, StrictLoadError, TracerErro
 from tracer.fields import auto_detect, quote, sql_string
 from tracer.load.candidates import EXCLUDE_KEY, candidates
 from tracer.load.dedupe import deduplicate, insert
+from tracer.load.fast import eligible, load_clean
 from tracer.load.mapping import Resolved, parse_mapping, spec_sql
 from tracer.load.objects import scalar_members
 from tracer.load.report import (
@@ -128,6 +129,13 @@ def load_sources(
         summarise(con, report)
         if any("version" in part.mapping for part in report.sources):
             report.warnings = version_warnings(con, load_id)
+        report.warnings += [
+            f"{part.source}: no time field, so its events have no time (points such as "
+            "time:2026-03-01, figures over time and findings on time need one): map one with "
+            "--map time=COLUMN"
+            for part in report.sources
+            if part.loaded and "time" not in part.mapping
+        ]
         report.seconds = round(_time.perf_counter() - started, 3)
         con.execute(
             "INSERT INTO loads VALUES (?, now() - to_microseconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -195,6 +203,12 @@ def _ingest(
     fields = _resolve(con, st, columns, visible, user_map)
     part.mapping = {f: r.spec for f, r in fields.items()}
     con.execute(f"SET TimeZone = {sql_string(zone)}")
+    if eligible(st, fields):  # (clean input: read once, straight into events)
+        loaded = load_clean(con, st, visible, fields, load_id, include_system)
+        if loaded is not None:
+            con.execute("SET TimeZone = 'UTC'")
+            part.loaded = loaded
+            return part
     cand = candidates(con, st, columns, visible, fields)
     con.execute("SET TimeZone = 'UTC'")
     try:

@@ -9,9 +9,9 @@ compressed text are staged as ``\\x`` and hex digits (:func:`tracer.sources.base
 such a payload looks encrypted (the ``eventsourcing`` library's AES cipher writes random-looking
 bytes), and the reason says so.
 
-Each check costs two substring searches and one cheap pattern match per row (about 1% of a
-load); only rows that match (a token or an exponent of three digits somewhere, perhaps inside a
-string) are looked at closely, with their strings blanked out.
+Each check costs two substring searches and one cheap pattern match per row; only rows that
+match (a token, or a number with an exponent of three digits, perhaps inside a string) are
+looked at closely, with their strings blanked out.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from __future__ import annotations
 #: The reason for a payload that is binary: not UTF-8 text, not zlib or gzip compressed text.
 ENCRYPTED = "data looks encrypted (binary, not JSON/zlib/gzip): decrypt before loading"
 
-_EXPONENT = r"[eE]\+?[0-9]{3}"  # (an exponent of three digits: maybe beyond a float)
+#: An exponent of three digits or more (maybe beyond a float) that ends a number: followed by
+#: what follows a number in JSON (hex digits such as ``7e123`` inside ids do not match).
+_EXPONENT = r"[eE]\+?[0-9]{3,}([,}\]\s]|$)"
 _STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string, escapes included
 _HUGE = r"-?[0-9][0-9.]*[eE]\+?[0-9]{3,}"  # numbers with a large exponent: maybe beyond a float
 

@@ -70,20 +70,31 @@ class LoadReport:
 def version_warnings(con: duckdb.DuckDBPyConnection, load_id: int) -> list[str]:
     """Streams of this load whose versions go back or skip numbers in log order (a lost or
     misordered event: ``version:N`` and replays trust the order), with the first example."""
+    (first,) = con.execute(
+        "SELECT min(position) FROM events WHERE load_id = ?", [load_id]
+    ).fetchone()
+    # (A load into an empty store holds every event: no need to pick its streams.)
+    scope = "" if first == 1 else "WHERE stream IN (SELECT stream FROM events WHERE load_id = ?)"
     rows = con.execute(
-        """WITH steps AS (
-               SELECT stream, position, version, source, source_row, load_id,
+        f"""WITH steps AS (
+               SELECT stream, position, version, load_id,
                       lag(version) OVER (PARTITION BY stream ORDER BY position) AS prev
-               FROM events WHERE stream IN (SELECT stream FROM events WHERE load_id = ?))
+               FROM events {scope})
            SELECT version < prev AS back, count(DISTINCT stream), count(*),
-                  arg_min([stream, CAST(prev AS VARCHAR), CAST(version AS VARCHAR),
-                           source || ':' || source_row], position)
+                  arg_min([stream, CAST(prev AS VARCHAR), CAST(version AS VARCHAR)], position),
+                  min(position)
            FROM steps WHERE load_id = ? AND version <> prev + 1
            GROUP BY back ORDER BY back DESC""",
-        [load_id, load_id],
+        [load_id, load_id] if scope else [load_id],
     ).fetchall()
     warnings = []
-    for back, streams, steps, (stream, prev, version, where) in rows:
+    for back, streams, steps, (stream, prev, version), position in rows:
+        where = ":".join(
+            str(v)
+            for v in con.execute(
+                "SELECT source, source_row FROM events WHERE position = ?", [position]
+            ).fetchone()
+        )
         what = "go back" if back else "skip numbers"
         move = "comes after" if back else "follows"
         warnings.append(

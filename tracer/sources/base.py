@@ -66,11 +66,17 @@ class Staged:
     fallback: Callable[[], Staged] | None = None  # a slower exact staging, if rows_read disagrees
     late: frozenset[str] = frozenset()  # staged columns for keys the sample did not show
     widen: Callable[[set[str]], Staged] | None = None  # staging again with the late keys found
+    #: A view reading the same rows in one pass with the staged columns' types, in the order
+    #: read: the loader's fast path, exact only when every row loads (it falls back to
+    #: ``table`` otherwise). The same columns as ``table``.
+    typed_table: str | None = None
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
             kind = "VIEW" if self.is_view else "TABLE"
             con.execute(f'DROP {kind} IF EXISTS "{self.table}"')
+            if self.typed_table is not None:
+                con.execute(f'DROP VIEW IF EXISTS "{self.typed_table}"')
         except duckdb.Error:
             pass  # the transaction failed; the rollback removes the table
 

@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 
 from tracer.errors import SourceError
-from tracer.fields import ALIASES, sql_string
+from tracer.fields import ALIASES, quote, sql_string
 from tracer.jsonvalues import decode_json
 from tracer.sources.base import ROW, Staged, stage_arrow, stage_name
 from tracer.sources.textio import BOM, compression_of, count_lines, head, iter_lines
@@ -49,7 +49,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, known: Columns | Non
         f'CREATE TEMP VIEW "{table}" AS SELECT {_transform_select("json", columns, late)} '
         f"FROM {reader}"
     )
-    return _staged_json(
+    staged = _staged_json(
         table,
         path,
         "jsonl",
@@ -59,6 +59,24 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, known: Columns | Non
         fallback=lambda: _stage_lines(con, stage_name("jsonl"), path, "jsonl", columns, late),
         widen=lambda found: stage_jsonl(con, path, columns | _pick(late, found)),
     )
+    if columns and not _needs_record(columns):
+        staged.typed_table = _typed_view(con, f"{table}_typed", path, columns | late)
+    return staged
+
+
+def _typed_view(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: Columns) -> str:
+    """The same columns read in one pass by DuckDB's JSON reader with their types given (no
+    sniffing, no second parse), in the order read. A line that is not a record
+    reads as a row of NULLs, like a record with none of the keys: both flag ``_invalid``, and
+    the loader takes the exact path for them."""
+    types = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in columns.items())
+    nothing = " AND ".join(f"{quote(k)} IS NULL" for k in columns)
+    con.execute(
+        f'CREATE TEMP VIEW "{name}" AS SELECT *, ({nothing}) AS _invalid '
+        f"FROM read_json({sql_string(str(path))}, format='newline_delimited', "
+        f"columns={{{types}}}, ignore_errors=true)"
+    )
+    return name
 
 
 def stage_tail(con: duckdb.DuckDBPyConnection, path: Path, window: dict[str, Any]) -> Staged:
