@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tracer.replay.compare_result import CompareResult
 from tracer.replay.diff import Change, clone, diff_states
-from tracer.replay.events import Event, Extras, ExtrasFetch, us_to_datetime
+from tracer.replay.events import Event, Extras, ExtrasFetch, event_class, us_to_datetime
 from tracer.replay.fold import SKIPPED, Folder, ProjectionError
 from tracer.replay.projection import Projection
 from tracer.replay.results import records_frame
@@ -95,8 +95,9 @@ class CompareRun:
         if not columns[0]:
             return
         extras = Extras(self.extras, columns[0])
+        make = event_class(batch.column(5))  # (orjson alone reads a batch without big ints)
         if not self.read_model:
-            self._streams(columns, extras)
+            self._streams(columns, extras, make)
             return
         diverged, broken = self.diverged, self.broken
         old, new = self.sides
@@ -104,7 +105,7 @@ class CompareRun:
             touched: list[Any] = []
             failures: list[tuple[Side, Any, Event, ProjectionError]] = []
             for side in (old, new):
-                bucket = self._apply(side, row, extras, failures)
+                bucket = self._apply(side, row, extras, failures, make)
                 if bucket is not SKIPPED and (not touched or touched[0] != bucket):
                     touched.append(bucket)
             if failures:
@@ -117,7 +118,7 @@ class CompareRun:
                 if a is _MISSING or b is _MISSING or not same_state(a, b):
                     self._compare(bucket, row, extras)
 
-    def _streams(self, columns: list[list[Any]], extras: Extras) -> None:
+    def _streams(self, columns: list[list[Any]], extras: Extras, make: type[Event] = Event) -> None:
         """The hot loop of aggregates (the bucket is the stream): both versions, one check."""
         old, new = self.sides
         plans, diverged, broken = self.plans, self.diverged, self.broken
@@ -137,7 +138,7 @@ class CompareRun:
             failures: list[tuple[Side, Any, Event, ProjectionError]] = []
             a = old_states.get(stream, _MISSING)
             if old_handler is not None:
-                event = Event(position, stream, version, old_type, time_us, raw, extras, old_up)
+                event = make(position, stream, version, old_type, time_us, raw, extras, old_up)
                 try:
                     if a is _MISSING:
                         a = old_states[stream] = old_initial()
@@ -148,7 +149,7 @@ class CompareRun:
                     failures.append((old, stream, event, old.folder.failure(exc, event)))
             b = new_states.get(stream, _MISSING)
             if new_handler is not None:
-                event = Event(position, stream, version, new_type, time_us, raw, extras, new_up)
+                event = make(position, stream, version, new_type, time_us, raw, extras, new_up)
                 try:
                     if b is _MISSING:
                         b = new_states[stream] = new_initial()
@@ -184,6 +185,7 @@ class CompareRun:
         row: tuple[Any, ...],
         extras: Extras,
         failures: list[tuple[Side, Any, Event, ProjectionError]],
+        make: type[Event] = Event,
     ) -> Any:
         """Fold one event into one version; returns the bucket it touched, or ``SKIPPED``."""
         position, stream, version, event_type, time_us, raw = row
@@ -193,7 +195,7 @@ class CompareRun:
         handler = side.handlers.get(event_type, side.star)
         if handler is None:
             return SKIPPED
-        event = Event(position, stream, version, event_type, time_us, raw, extras, up)
+        event = make(position, stream, version, event_type, time_us, raw, extras, up)
         try:
             bucket = side.folder.bucket(event)
         except ProjectionError as exc:
