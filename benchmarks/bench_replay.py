@@ -107,7 +107,8 @@ def synthetic_store(events: int, streams: int) -> tracer.Store:
     if store.count() != events:
         store.close()
         path.unlink(missing_ok=True)
-        store = tracer.open(path)
+        # (one INSERT of 10M rows builds the store's indexes in memory: more than the default cap)
+        store = tracer.open(path, memory_limit="8GiB")
         started = time.perf_counter()
         fill_store(store, events, streams, 0)
         store.con.execute("CHECKPOINT")
