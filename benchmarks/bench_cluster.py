@@ -30,47 +30,11 @@ import tracer
 from tracer.replay import Replay
 from tracer.replay.cluster import CHUNK, Exchange, Job, run_job, shipped
 from tracer.replay.executors import Split
-from tracer.synthetic import fill_store
 
-DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_replay import projection_file, synthetic_store
+
 BIN = Path(sys.executable).parent
-PROJECTION = '''from tracer import Projection, on
-
-
-class Account(Projection):
-    """The benchmark's aggregate (as in bench_replay.py): reads every event's data."""
-
-    def initial(self):
-        return {"owner": None, "balance": 0, "operations": 0}
-
-    @on("AccountOpened")
-    def opened(self, state, event):
-        state["owner"] = event.data["owner"]
-
-    @on("Deposited")
-    def deposited(self, state, event):
-        state["balance"] += event.data["amount"]
-        state["operations"] += 1
-
-    @on("Withdrawn", "TransferSent")
-    def debited(self, state, event):
-        state["balance"] -= event.data["amount"]
-        state["operations"] += 1
-'''
-
-
-def store_path(events: int, streams: int) -> str:
-    """The synthetic store (shared with bench_replay.py's file of the same name)."""
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"replay_{events}_{streams}.duckdb"
-    with tracer.open(path) as store:
-        ready = store.count() == events
-    if not ready:
-        path.unlink(missing_ok=True)
-        with tracer.open(path) as store:
-            fill_store(store, events, streams, 0)
-            store.con.execute("CHECKPOINT")
-    return str(path)
 
 
 def seconds(db: str, spec: str, *options: str) -> float:
@@ -177,11 +141,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     events = args.events
-    db = store_path(events, args.streams)
+    store = synthetic_store(events, args.streams)  # (bench_replay.py's store and projection)
+    db = str(store.path)
+    store.close()
+    spec = projection_file()
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         where = Path(tmp)
-        (where / "bench_cluster_account.py").write_text(PROJECTION)
-        spec = f"{where / 'bench_cluster_account.py'}:Account"
         volume, copy_seconds = exchange_volume(db, spec, events)
         task_rate, serial_rate = fold_rates(db, spec, events, args.repeat)
         cluster = Cluster(where)

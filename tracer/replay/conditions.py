@@ -73,19 +73,16 @@ class Expression:
                 return self._func(state, event, before=before)
             return self._func(state, event)
 
-        def changed(*paths: Any, **named: Any) -> bool:
-            if len(paths) != 1 or named:
-                raise ConditionError("changed() takes one path, e.g. changed('balance')")
-            return _changed(before, state, paths[0])
+        scope = {"state": state, "event": event, "stream": event.stream, "key": key}
+        if self.uses_before:  # (only then: this runs after every event)
 
-        scope = {
-            "state": state,
-            "before": None if before is MISSING else before,
-            "changed": changed,
-            "event": event,
-            "stream": event.stream,
-            "key": key,
-        }
+            def changed(*paths: Any, **named: Any) -> bool:
+                if len(paths) != 1 or named:
+                    raise ConditionError("changed() takes one path, e.g. changed('balance')")
+                return _changed(before, state, paths[0])
+
+            scope["before"] = None if before is MISSING else before
+            scope["changed"] = changed
         return eval(self._code, self._globals, scope)  # type: ignore[arg-type]
 
     def failure(self, event: Event, exc: Exception) -> ConditionError:
